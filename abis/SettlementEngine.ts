@@ -473,7 +473,7 @@ export const SettlementEngineAbi = [
     "inputs": [
       {
         "internalType": "address",
-        "name": "treasury_",
+        "name": "treasury",
         "type": "address"
       }
     ],

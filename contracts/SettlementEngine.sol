@@ -29,7 +29,8 @@ contract SettlementEngine is ISettlementEngine, Ownable, ReentrancyGuard {
     IERC20 public immutable token;
     InvoiceRegistry public immutable registry;
     IStakeManager public immutable stakeManager;
-    address public treasury;
+    /// Credited the tax; receives slashed OPEN from the StakeManager.
+    address private treasuryAccount;
     uint16 public taxRateBps;
 
     mapping(address account => uint256) public claimable;
@@ -59,7 +60,7 @@ contract SettlementEngine is ISettlementEngine, Ownable, ReentrancyGuard {
         token = token_;
         registry = registry_;
         stakeManager = stakeManager_;
-        treasury = treasury_;
+        treasuryAccount = treasury_;
         taxRateBps = taxRateBps_;
         emit TreasuryUpdated(address(0), treasury_);
         emit TaxRateUpdated(0, taxRateBps_);
@@ -71,10 +72,14 @@ contract SettlementEngine is ISettlementEngine, Ownable, ReentrancyGuard {
         taxRateBps = bps;
     }
 
-    function setTreasury(address treasury_) external onlyOwner {
-        if (treasury_ == address(0)) revert ZeroAddress();
-        emit TreasuryUpdated(treasury, treasury_);
-        treasury = treasury_;
+    function setTreasury(address treasury) external onlyOwner {
+        if (treasury == address(0)) revert ZeroAddress();
+        emit TreasuryUpdated(treasuryAccount, treasury);
+        treasuryAccount = treasury;
+    }
+
+    function treasury() external view returns (address) {
+        return treasuryAccount;
     }
 
     function settle(uint256 invoiceId) external nonReentrant {
@@ -147,7 +152,7 @@ contract SettlementEngine is ISettlementEngine, Ownable, ReentrancyGuard {
         uint256 tax = paid * invoiceTaxRateBps / BPS;
         uint256 distributed = paid - tax;
         address holder = registry.ownerOf(invoiceId);
-        claimable[treasury] += tax;
+        claimable[treasuryAccount] += tax;
         registry.markSettled(invoiceId);
         emit InvoiceSettled(invoiceId, payer, holder, paid, tax, refund, distributed);
 

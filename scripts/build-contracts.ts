@@ -4,7 +4,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { ROOT, compileContracts, generatedFiles } from "./lib/compile.js";
+import { compileContracts, generatedFiles, ROOT } from "./lib/compile.js";
 
 const check = process.argv.includes("--check");
 const started = Date.now();

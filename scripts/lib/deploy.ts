@@ -3,13 +3,14 @@ import path from "node:path";
 import {
   type Abi,
   type Address,
-  type Hex,
   createPublicClient,
   createWalletClient,
   getAddress,
+  type Hex,
   http,
   parseEther,
 } from "viem";
+import { foundry } from "viem/chains";
 import { OpenTokenAbi } from "../../abis/OpenToken.js";
 import { type ContractName, ROOT } from "./compile.js";
 import type { Deployment } from "./deployment.js";
@@ -39,8 +40,8 @@ export function readArtifact(name: ContractName): { abi: Abi; bytecode: Hex } {
 export async function deployProtocol(rpcUrl: string, options: DeployOptions): Promise<Deployment> {
   const transport = http(rpcUrl);
   const publicClient = createPublicClient({ transport });
-  const wallet = createWalletClient({ account: options.owner, transport, chain: null });
   const chainId = await publicClient.getChainId();
+  const wallet = createWalletClient({ account: options.owner, transport, chain: { ...foundry, id: chainId } });
 
   const deploy = async (name: ContractName, args: unknown[]) => {
     const artifact = readArtifact(name);
@@ -96,7 +97,11 @@ export async function deployProtocol(rpcUrl: string, options: DeployOptions): Pr
 export async function fundWithOpen(deployment: Deployment, accounts: readonly Address[], amount: bigint) {
   const transport = http(deployment.rpcUrl);
   const publicClient = createPublicClient({ transport });
-  const wallet = createWalletClient({ account: deployment.owner as Address, transport, chain: null });
+  const wallet = createWalletClient({
+    account: deployment.owner as Address,
+    transport,
+    chain: { ...foundry, id: deployment.chainId },
+  });
   let last: Hex | undefined;
   for (const account of accounts) {
     last = await wallet.writeContract({

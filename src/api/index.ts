@@ -1,0 +1,53 @@
+import { db } from "ponder:api";
+import schema from "ponder:schema";
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { client, graphql } from "ponder";
+
+/**
+ * Limits that keep one query from taking the server down. Each breach is answered with a GraphQL
+ * error naming the limit (the armor plugins' messages: "Query depth limit of 12 exceeded, found 13").
+ * `limit` above 1,000 on a list is refused by Ponder itself ("Invalid limit. Got 5000, expected <=1000.").
+ * Depth 12 leaves room for an invoice's whole story (invoice → shares → items → account → ...).
+ */
+export const GRAPHQL_LIMITS = { maxOperationDepth: 12, maxOperationAliases: 20, maxOperationTokens: 2_000 } as const;
+/** Larger request bodies are refused with 413 before they are parsed. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+const app = new Hono();
+
+app.use(
+  "*",
+  bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: (c) => c.json({ errors: [{ message: `Request body over the ${MAX_BODY_BYTES}-byte limit` }] }, 413),
+  }),
+);
+app.use("/graphql", graphql({ db, schema }, GRAPHQL_LIMITS));
+// Read-only SQL over HTTP for @ponder/client: Ponder parses each query and refuses writes, but
+// answers a refused or failing query with a 500; it is the client's query that is wrong, so 400.
+app.use("/sql/*", async (c, next) => {
+  const sql = c.req.path === "/sql/db" ? c.req.query("sql") : undefined;
+  if (sql !== undefined) {
+    try {
+      JSON.parse(sql);
+    } catch {
+      return c.json({ error: 'The "sql" parameter is not the JSON that @ponder/client sends' }, 400);
+    }
+  }
+  await next();
+  if (sql !== undefined && c.res.status === 500) {
+    const reason = await c.res.text();
+    c.res = undefined;
+    c.res = c.json({ error: `SQL query refused: ${reason}` }, 400);
+  }
+});
+app.use("/sql/*", client({ db, schema }));
+
+app.notFound((c) => c.json({ error: `No route ${c.req.method} ${c.req.path}: try POST /graphql or /sql/*` }, 404));
+app.onError((error, c) => {
+  console.error(`API error on ${c.req.method} ${c.req.path}: ${error.message}`);
+  return c.json({ error: "Internal error while answering the request" }, 500);
+});
+
+export default app;

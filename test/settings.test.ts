@@ -1,0 +1,96 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { loadIndexerSettings, SettingsError } from "../config/settings.js";
+import { ROOT } from "../scripts/lib/compile.js";
+
+const dir = mkdtempSync(path.join(tmpdir(), "openledger-settings-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const deployment = {
+  chainId: 31337,
+  rpcUrl: "http://127.0.0.1:8545",
+  startBlock: 1,
+  contracts: {
+    OpenToken: "0x5fbdb2315678afecb367f032d93f642f64180aa3",
+    StakeManager: "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512",
+    InvoiceRegistry: "0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0",
+    SettlementEngine: "0xcf7ed3acca5a467e9e704c703e8d87f634fb0fc9",
+  },
+};
+const deploymentFile = path.join(dir, "deployment.json");
+writeFileSync(deploymentFile, JSON.stringify(deployment));
+
+function settingsError(env: NodeJS.ProcessEnv): string {
+  try {
+    loadIndexerSettings(env, dir);
+  } catch (error) {
+    expect(error).toBeInstanceOf(SettingsError);
+    return (error as Error).message;
+  }
+  throw new Error("expected a SettingsError");
+}
+
+describe("indexer settings", () => {
+  it("reads the deployment file, with PGlite under .ponder by default and local polling", () => {
+    const settings = loadIndexerSettings({ DEPLOYMENT_FILE: deploymentFile }, dir);
+    expect(settings.chainId).toBe(31337);
+    expect(settings.rpcUrls).toEqual(["http://127.0.0.1:8545"]);
+    expect(settings.startBlock).toBe(1);
+    expect(settings.contracts.StakeManager).toBe("0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512");
+    expect(settings.database).toEqual({ kind: "pglite", directory: path.join(dir, ".ponder/pglite") });
+    expect(settings.pollingIntervalMs).toBe(200);
+  });
+
+  it("lets the environment override every field, and DATABASE_URL select PostgreSQL", () => {
+    const settings = loadIndexerSettings(
+      {
+        DEPLOYMENT_FILE: deploymentFile,
+        RPC_URL: "https://a.example, https://b.example",
+        CHAIN_ID: "8453",
+        START_BLOCK: "1200",
+        STAKE_MANAGER_ADDRESS: "0x0000000000000000000000000000000000000001",
+        DATABASE_URL: "postgresql://u@127.0.0.1:5432/db",
+      },
+      dir,
+    );
+    expect(settings.rpcUrls).toEqual(["https://a.example", "https://b.example"]);
+    expect(settings.chainId).toBe(8453);
+    expect(settings.startBlock).toBe(1200);
+    expect(settings.contracts.StakeManager).toBe("0x0000000000000000000000000000000000000001");
+    expect(settings.database).toEqual({ kind: "postgres", connectionString: "postgresql://u@127.0.0.1:5432/db" });
+    expect(settings.pollingIntervalMs).toBe(1000);
+  });
+
+  it("names the setting that is missing or malformed", () => {
+    expect(settingsError({})).toMatch(/^DEPLOYMENT_FILE: deployments\/localhost\.json not found/);
+    expect(settingsError({ DEPLOYMENT_FILE: path.join(dir, "nope.json") })).toMatch(/DEPLOYMENT_FILE: .*not found/);
+    expect(settingsError({ DEPLOYMENT_FILE: deploymentFile, CHAIN_ID: "abc" })).toMatch(
+      /^CHAIN_ID="abc" is not an integer/,
+    );
+    expect(settingsError({ DEPLOYMENT_FILE: deploymentFile, START_BLOCK: "-4" })).toMatch(/^START_BLOCK=/);
+    expect(settingsError({ DEPLOYMENT_FILE: deploymentFile, RPC_URL: "localhost:8545" })).toMatch(/^RPC_URL: /);
+    expect(settingsError({ DEPLOYMENT_FILE: deploymentFile, INVOICE_REGISTRY_ADDRESS: "0x12" })).toMatch(
+      /^INVOICE_REGISTRY_ADDRESS: "0x12" is not an address/,
+    );
+    expect(settingsError({ DEPLOYMENT_FILE: deploymentFile, DATABASE_URL: "mysql://x" })).toMatch(
+      /^DATABASE_URL must be/,
+    );
+    const broken = path.join(dir, "broken.json");
+    writeFileSync(broken, JSON.stringify({ ...deployment, contracts: { ...deployment.contracts, OpenToken: "nope" } }));
+    expect(settingsError({ DEPLOYMENT_FILE: broken })).toMatch(/contracts\.OpenToken must be/);
+  });
+
+  it("stops `ponder start` with one line that names the setting", () => {
+    const result = spawnSync(path.join(ROOT, "node_modules/.bin/ponder"), ["start", "--schema", "settings_test"], {
+      cwd: ROOT,
+      env: { ...process.env, PONDER_TELEMETRY_DISABLED: "true", DEPLOYMENT_FILE: deploymentFile, CHAIN_ID: "zero" },
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    expect(result.stderr + result.stdout).toContain('Configuration error: CHAIN_ID="zero" is not an integer >= 1');
+    expect(result.status).not.toBe(0);
+  });
+});
