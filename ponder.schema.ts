@@ -21,6 +21,13 @@ export const account = onchainTable("account", (t) => ({
   slashed: t.bigint().notNull().default(0n),
   invoicesAsCaller: t.integer().notNull().default(0),
   invoicesAsProvider: t.integer().notNull().default(0),
+  /**
+   * The oldest unstake request a slash may still take from (StakeManager's `firstOpenRequest`):
+   * slashes walk the staker's requests from here by primary key, following `nextRequestId`.
+   */
+  firstPendingRequestId: t.bigint(),
+  /** The staker's newest unstake request: the next one is linked after it. */
+  lastRequestId: t.bigint(),
 }));
 
 export const model = onchainTable(
@@ -244,6 +251,8 @@ export const unstakeRequest = onchainTable(
     status: t.text().$type<"pending" | "withdrawn">().notNull(),
     /** What `unstake` paid; null while pending. */
     withdrawn: t.bigint(),
+    /** The same staker's next request, in creation order (the slash walk's link); null for the newest. */
+    nextRequestId: t.bigint(),
     requestedAt: t.bigint().notNull(),
     blockNumber: t.bigint().notNull(),
     txHash: t.hex().notNull(),

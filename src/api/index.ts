@@ -14,6 +14,41 @@ export const GRAPHQL_LIMITS = { maxOperationDepth: 12, maxOperationAliases: 20, 
 /** Larger request bodies are refused with 413 before they are parsed. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
+type PgliteLike = {
+  query: (text: string, params?: unknown[], options?: unknown) => Promise<unknown>;
+  transaction: <T>(
+    callback: (tx: PgliteLike & { exec: (text: string) => Promise<unknown> }) => Promise<T>,
+  ) => Promise<T>;
+};
+
+/**
+ * On PGlite, Ponder flushes large batches of updates through TEMP tables named like our tables, on
+ * the one connection the API shares; an unqualified name (what @ponder/client sends to /sql, which
+ * refuses schema names) then reads that empty scratch table, since pg_temp comes first in the
+ * search path. So every read of the API runs in a read-only transaction that puts pg_temp last.
+ * PostgreSQL is unaffected: the API reads on connections of its own.
+ */
+function readRealTablesOnPglite() {
+  const database = (globalThis as { PONDER_DATABASE?: { driver: { dialect: string } } }).PONDER_DATABASE;
+  if (database?.driver.dialect !== "pglite") return;
+  const schemaName = (globalThis as unknown as { PONDER_NAMESPACE_BUILD: { schema: string } }).PONDER_NAMESPACE_BUILD
+    .schema;
+  const session = (db as unknown as { _: { session: { client: PgliteLike } } })._.session;
+  const pglite = session.client;
+  const setup = `SET TRANSACTION READ ONLY; SET LOCAL search_path TO "${schemaName.replaceAll('"', '""')}", pg_temp`;
+  session.client = new Proxy(pglite, {
+    get(target, property, receiver) {
+      if (property !== "query") return Reflect.get(target, property, receiver);
+      return (text: string, params?: unknown[], options?: unknown) =>
+        target.transaction(async (tx) => {
+          await tx.exec(setup);
+          return tx.query(text, params, options);
+        });
+    },
+  });
+}
+readRealTablesOnPglite();
+
 const app = new Hono();
 
 app.use(

@@ -12,7 +12,8 @@ type Row = Record<string, unknown>;
 /** A value as the ledger writes it: bigints and ids as decimal strings, hex lowercase, null for absent. */
 function normalize(value: unknown): unknown {
   if (value === undefined || value === null) return null;
-  if (typeof value === "bigint") return value.toString();
+  // The ledger writes small integers as numbers and the indexer stores some as bigint: compare as text.
+  if (typeof value === "bigint" || typeof value === "number") return value.toString();
   if (typeof value === "string" && value.startsWith("0x")) return value.toLowerCase();
   if (Array.isArray(value)) return value.map(normalize);
   return value;

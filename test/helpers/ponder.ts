@@ -20,6 +20,9 @@ export type PonderProcess = {
 
 export type GraphQLAnswer<T> = { data?: T; errors?: { message: string }[] };
 
+/** The database schema the tests index into. */
+export const PONDER_SCHEMA = "openledger";
+
 export const PONDER_BIN = path.join(ROOT, "node_modules/.bin/ponder");
 
 /**
@@ -31,12 +34,12 @@ export async function startPonder(
   command: "start" | "serve" = "start",
 ): Promise<PonderProcess> {
   const port = await freePort();
-  const child = spawn(PONDER_BIN, [command, "--port", String(port), "--disable-ui", "--log-format", "json"], {
+  const child = spawn(PONDER_BIN, [command, "--port", String(port), "--log-format", "json"], {
     cwd: ROOT,
     env: {
       ...process.env,
       PONDER_TELEMETRY_DISABLED: "true",
-      DATABASE_SCHEMA: "openledger",
+      DATABASE_SCHEMA: PONDER_SCHEMA,
       ...env,
       // An empty PORT means port 0 to Ponder, and PORT overrides --port.
       PORT: String(port),

@@ -1,0 +1,50 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { type Anvil, rpc } from "../../scripts/lib/anvil.js";
+import type { Deployment } from "../../scripts/lib/deployment.js";
+import { startDevnet } from "../../scripts/lib/devnet.js";
+import { simulate } from "../../scripts/simulator/index.js";
+import type { Ledger } from "../../scripts/simulator/ledger.js";
+
+/** Ponder 0.16 treats the last 30 blocks of chain 31337 as unfinalized; mining past them makes the backfill whole. */
+export const UNFINALIZED_BLOCKS = 32;
+
+export type SimulatedChain = {
+  anvil: Anvil;
+  deployment: Deployment;
+  deploymentFile: string;
+  ledger: Ledger;
+  /** The chain head after the simulation and the empty blocks. */
+  head: number;
+  workDir: string;
+  stop: () => Promise<void>;
+};
+
+/** A fresh anvil with the contracts, a deterministic simulator run on it, and 32 empty blocks on top. */
+export async function simulatedChain(seed: number, invoices: number): Promise<SimulatedChain> {
+  const workDir = mkdtempSync(path.join(tmpdir(), "openledger-test-"));
+  const { anvil, deployment } = await startDevnet({ port: 0, genesisTimestamp: 1_767_225_600 });
+  try {
+    const ledger = await simulate({ deployment, seed, invoices, mode: "fast" });
+    await rpc(anvil.rpcUrl, "anvil_mine", [`0x${UNFINALIZED_BLOCKS.toString(16)}`]);
+    const head = Number(BigInt(await rpc<string>(anvil.rpcUrl, "eth_blockNumber")));
+    const deploymentFile = path.join(workDir, "deployment.json");
+    writeFileSync(deploymentFile, JSON.stringify(deployment));
+    return {
+      anvil,
+      deployment,
+      deploymentFile,
+      ledger,
+      head,
+      workDir,
+      stop: async () => {
+        await anvil.stop();
+        rmSync(workDir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await anvil.stop();
+    throw error;
+  }
+}

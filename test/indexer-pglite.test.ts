@@ -1,0 +1,3 @@
+import { indexerSuite } from "./helpers/indexer-suite.js";
+
+indexerSuite("pglite");
