@@ -191,6 +191,14 @@ export type Ledger = {
     endBlock: number;
     treasury: Hex;
     taxRateBps: number;
+    /** First block of the run (the block after the deployment's last). */
+    firstSimulatedBlock?: number;
+    /** Timestamp of endBlock: an issued invoice with 0 < dueAt < endTimestamp is overdue. */
+    endTimestamp?: number;
+    invoicesRequested?: number;
+    mode?: "fast" | "rate";
+    /** false when the run was stopped before all its invoices (AbortSignal, Ctrl-C). */
+    complete?: boolean;
   };
   /** Events emitted by the three indexed contracts (StakeManager, InvoiceRegistry, SettlementEngine), by name. */
   eventCounts: Record<string, number>;
