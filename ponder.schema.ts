@@ -414,9 +414,9 @@ export const protocolState = onchainTable("protocol_state", (t) => ({
 // ----------------------------------------------------------------------------------- relations
 
 export const accountRelations = relations(account, ({ many }) => ({
-  invoicesAsCaller: many(invoice, { relationName: "caller" }),
-  invoicesAsProvider: many(invoice, { relationName: "provider" }),
-  invoicesHeld: many(invoice, { relationName: "holder" }),
+  callerInvoices: many(invoice, { relationName: "caller" }),
+  providerInvoices: many(invoice, { relationName: "provider" }),
+  heldInvoices: many(invoice, { relationName: "holder" }),
   payouts: many(payout),
   claims: many(claim),
   slashes: many(slash),
@@ -428,7 +428,8 @@ export const accountRelations = relations(account, ({ many }) => ({
 
 export const modelRelations = relations(model, ({ one, many }) => ({
   providerAccount: one(account, { fields: [model.provider], references: [account.address] }),
-  invoices: many(invoice),
+  /** Named apart from the `invoices` counter, which GraphQL would otherwise hide. */
+  issuedInvoices: many(invoice),
   daily: many(modelDaily),
   rateChanges: many(rateChange),
 }));

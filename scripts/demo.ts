@@ -29,6 +29,9 @@ const EXAMPLES = [
   ],
 ];
 
+/** Simulated days in the demo's hour of traffic. */
+const DEMO_DAYS = 600;
+
 function usage(message: string): never {
   console.error(`demo: ${message}\nusage: npm run demo [-- --port 42069] [--rate 3] [--seed 1]`);
   process.exit(2);
@@ -56,6 +59,7 @@ async function main() {
   mkdirSync(demoDir, { recursive: true });
 
   const children: { stop: () => Promise<void> }[] = [];
+  let simulation: Promise<unknown> = Promise.resolve();
   const abort = new AbortController();
   let stopping = false;
   const shutdown = async (code: number) => {
@@ -63,22 +67,28 @@ async function main() {
     stopping = true;
     abort.abort();
     console.log("\nstopping the simulator, the indexer and the chain...");
+    // The simulator finishes its round and writes its ledger while the chain is still up.
+    await Promise.race([simulation, new Promise((r) => setTimeout(r, 10_000))]);
     for (const child of children.reverse()) await child.stop().catch(() => {});
     process.exit(code);
   };
   process.on("SIGINT", () => void shutdown(0));
   process.on("SIGTERM", () => void shutdown(0));
 
-  const { anvil, deployment } = await startDevnet({ blockTime: 1 });
+  const { anvil, deployment } = await startDevnet({ port: 0, blockTime: 1 });
   children.push(anvil);
   const deploymentFile = path.join(demoDir, "deployment.json");
   writeFileSync(deploymentFile, `${JSON.stringify(deployment, null, 2)}\n`);
   console.log(`chain      ${anvil.rpcUrl} (chain id ${deployment.chainId}, a block a second)`);
 
-  const simulation = simulate({
+  simulation = simulate({
     deployment,
     seed,
-    invoices: 1_000_000,
+    // An hour of traffic that spans DEMO_DAYS of block time: about four simulated hours pass each
+    // second, so that within the first minute every kind of event has happened (settlements,
+    // slashes, bundles, claims, withdrawals after the cooldown) and the daily tables fill up.
+    invoices: Math.round(rate * 3_600),
+    days: DEMO_DAYS,
     mode: { rate },
     ledgerPath: path.join(demoDir, "ledger.json"),
     signal: abort.signal,
@@ -89,7 +99,7 @@ async function main() {
 
   const ponder: ChildProcess = spawn(
     path.join(ROOT, "node_modules/.bin/ponder"),
-    ["start", "--port", String(port), "--disable-ui", "--schema", "public"],
+    ["start", "--port", String(port), "--hostname", "127.0.0.1", "--schema", "public"],
     {
       cwd: ROOT,
       env: {

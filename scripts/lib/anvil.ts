@@ -20,6 +20,8 @@ export type AnvilOptions = {
   /** Dev accounts to generate (unlocked); anvil's default is 10. */
   accounts?: number;
   silent?: boolean;
+  /** How long to wait for the first answer (default 30 s); reloading a big state takes longer. */
+  readyTimeoutMs?: number;
 };
 
 export type Anvil = {
@@ -105,7 +107,8 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
     clearTimeout(timer);
   };
 
-  const deadline = Date.now() + 30_000;
+  const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
+  const deadline = Date.now() + readyTimeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`anvil exited with code ${child.exitCode}: ${stderr.trim()}`);
     try {
@@ -114,7 +117,7 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
     } catch {
       if (Date.now() > deadline) {
         await stop();
-        throw new Error(`anvil did not answer on ${rpcUrl} within 30 s: ${stderr.trim()}`);
+        throw new Error(`anvil did not answer on ${rpcUrl} within ${readyTimeoutMs / 1000} s: ${stderr.trim()}`);
       }
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -64,10 +64,15 @@ app.use("/graphql", graphql({ db, schema }, GRAPHQL_LIMITS));
 app.use("/sql/*", async (c, next) => {
   const sql = c.req.path === "/sql/db" ? c.req.query("sql") : undefined;
   if (sql !== undefined) {
+    let parsed: { json?: { sql?: unknown } } | undefined;
     try {
-      JSON.parse(sql);
-    } catch {
-      return c.json({ error: 'The "sql" parameter is not the JSON that @ponder/client sends' }, 400);
+      parsed = JSON.parse(sql);
+    } catch {}
+    if (typeof parsed?.json?.sql !== "string") {
+      return c.json(
+        { error: 'The "sql" parameter must be the JSON that @ponder/client sends: {"json":{"sql":"..."}}' },
+        400,
+      );
     }
   }
   await next();
@@ -78,6 +83,8 @@ app.use("/sql/*", async (c, next) => {
   }
 });
 app.use("/sql/*", client({ db, schema }));
+
+
 
 app.notFound((c) => c.json({ error: `No route ${c.req.method} ${c.req.path}: try POST /graphql or /sql/*` }, 404));
 app.onError((error, c) => {

@@ -159,7 +159,12 @@ export function compareWithLedger(tables: Tables, ledger: Ledger): string[] {
 
   const accounts = byKey(tables.account, (r) => lower(r.address));
   for (const [address, expected] of Object.entries(ledger.accounts)) {
-    m.check(`account ${address}`, expected as unknown as Row, accounts.get(address.toLowerCase()), ACCOUNT_FIELDS);
+    const actual = accounts.get(address.toLowerCase());
+    // An account with nothing to show is the same as no row: the simulator knows some addresses
+    // (for example a buyer who never bought) that no event names.
+    const allZero = ACCOUNT_FIELDS.every((field) => String((expected as unknown as Row)[field]) === "0");
+    if (!actual && allZero) continue;
+    m.check(`account ${address}`, expected as unknown as Row, actual, ACCOUNT_FIELDS);
   }
   for (const row of tables.account) {
     if (ledger.accounts[lower(row.address) as `0x${string}`]) continue;
