@@ -146,6 +146,7 @@ async function main() {
   console.log(`\nindexer ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${JSON.stringify(answer)}`);
   console.log(`\nGraphQL    ${url}/graphql   (open it in a browser for GraphiQL)`);
   console.log(`SQL        ${url}/sql/*     (@ponder/client)`);
+  console.log(`Dashboard  ${url}/dashboard/`);
   console.log(`Status     ${url}/status  ${url}/ready  ${url}/metrics\n`);
   for (const [title, query] of EXAMPLES) {
     console.log(

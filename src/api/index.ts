@@ -3,6 +3,7 @@ import schema from "ponder:schema";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { client, graphql } from "ponder";
+import dashboard from "./dashboard.js";
 
 /**
  * Limits that keep one query from taking the server down. Each breach is answered with a GraphQL
@@ -84,6 +85,7 @@ app.use("/sql/*", async (c, next) => {
 });
 app.use("/sql/*", client({ db, schema }));
 
+app.route("/dashboard", dashboard);
 
 
 app.notFound((c) => c.json({ error: `No route ${c.req.method} ${c.req.path}: try POST /graphql or /sql/*` }, 404));
