@@ -4,6 +4,8 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { client, graphql } from "ponder";
 import dashboard from "./dashboard.js";
+import { streams } from "./streams.js";
+import { webhooksAdmin } from "./webhooks.js";
 
 /**
  * Limits that keep one query from taking the server down. Each breach is answered with a GraphQL
@@ -87,6 +89,8 @@ app.use("/sql/*", client({ db, schema }));
 
 app.route("/dashboard", dashboard);
 
+app.route("/streams", streams);
+app.route("/admin/webhooks", webhooksAdmin);
 
 app.notFound((c) => c.json({ error: `No route ${c.req.method} ${c.req.path}: try POST /graphql or /sql/*` }, 404));
 app.onError((error, c) => {

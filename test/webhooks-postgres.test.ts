@@ -1,0 +1,105 @@
+/**
+ * Streams and webhooks on PostgreSQL, with an API replica (`ponder serve`) beside the indexer:
+ * the webhook state lives in its own schema through a pool of its own, a subscription created on
+ * either process is delivered by the one process holding the advisory lock, never twice, and the
+ * replica serves the stream from the shared tables.
+ */
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { verifyWebhookSignature } from "../examples/slash-bot.js";
+import { rpc } from "../scripts/lib/anvil.js";
+import { type SlashChain, SseClient, startSlashChain, waitUntil } from "./helpers/bots.js";
+import { type PonderProcess, startPonder } from "./helpers/ponder.js";
+import { type PostgresCluster, postgresUnavailableReason, startPostgres } from "./helpers/postgres.js";
+
+const TOKEN = "pg-admin-token-0123456789";
+const skip = postgresUnavailableReason();
+
+describe.skipIf(skip !== undefined)("streams and webhooks on PostgreSQL with an API replica", () => {
+  let chain: SlashChain;
+  let postgres: PostgresCluster;
+  let indexer: PonderProcess;
+  let replica: PonderProcess;
+  let receiver: Server;
+  let receiverUrl = "";
+  const requests: { headers: IncomingHttpHeaders; body: string }[] = [];
+
+  const admin = async (base: string, method: string, route: string, body?: unknown) => {
+    const response = await fetch(`${base}/admin/webhooks${route}`, {
+      method,
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return (await response.json()) as Record<string, unknown>;
+  };
+
+  beforeAll(async () => {
+    chain = await startSlashChain();
+    postgres = await startPostgres();
+    receiver = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on("data", (chunk) => chunks.push(chunk));
+      request.on("end", () => {
+        requests.push({ headers: request.headers, body: Buffer.concat(chunks).toString("utf8") });
+        response.writeHead(200).end("ok");
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+    const address = receiver.address();
+    receiverUrl = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}/hook`;
+    const env = {
+      DEPLOYMENT_FILE: chain.deploymentFile,
+      DATABASE_URL: postgres.url,
+      WEBHOOK_ADMIN_TOKEN: TOKEN,
+    };
+    indexer = await startPonder(env);
+    await indexer.waitForBlock(Number(BigInt(await rpc<string>(chain.protocol.rpcUrl, "eth_blockNumber"))));
+    replica = await startPonder(env, "serve");
+    await waitUntil(
+      async () => (await fetch(`${replica.url}/ready`).catch(() => undefined))?.status === 200,
+      120_000,
+      "the replica",
+    );
+  });
+
+  afterAll(async () => {
+    await replica?.stop();
+    await indexer?.stop();
+    await new Promise<void>((resolve) => (receiver ? receiver.close(() => resolve()) : resolve()));
+    await postgres?.stop();
+    await chain?.stop();
+  });
+
+  it("delivers each slash once although two processes run the dispatcher, and the replica streams", async () => {
+    const created = await admin(replica.url, "POST", "", { id: "pg-hook", url: receiverUrl, after: "0" });
+    expect(created.secret).toMatch(/^whsec_/);
+    const leaders = [(await admin(indexer.url, "GET", "")).leader, (await admin(replica.url, "GET", "")).leader];
+    expect(leaders.filter(Boolean)).toHaveLength(1);
+
+    const stream = await new SseClient(`${replica.url}/streams/slashes?after=0`).open();
+    await stream.waitLive(60_000);
+    const sent: string[] = [];
+    for (let i = 0; i < 5; i++) sent.push((await chain.slash(chain.protocol.accounts.provider)).id);
+    await waitUntil(() => stream.ids().length >= 5, 60_000, "the replica's stream");
+    expect(stream.ids()).toEqual(sent);
+    await stream.close();
+
+    await waitUntil(() => requests.length >= 5, 60_000, "five deliveries");
+    await new Promise((resolve) => setTimeout(resolve, 2_000)); // a second deliverer would show now
+    // Concurrent deliveries may arrive in any order; each exactly once.
+    expect(requests.map((request) => String(request.headers["x-openledger-event-id"])).sort()).toEqual(
+      [...sent].sort(),
+    );
+    for (const request of requests) {
+      expect(
+        verifyWebhookSignature(
+          created.secret as string,
+          String(request.headers["x-openledger-signature"]),
+          request.body,
+        ),
+      ).toBe(true);
+    }
+    const listed = (await admin(indexer.url, "GET", "/pg-hook")) as { deliveries: Record<string, number> };
+    expect(listed.deliveries).toEqual({ pending: 0, delivered: 5, failed: 0 });
+  });
+});
