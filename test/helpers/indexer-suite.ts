@@ -148,7 +148,9 @@ export function indexerSuite(database: "pglite" | "postgres") {
       }
       const counted = await sqlOverHttp("SELECT count(*) AS n FROM invoice");
       expect(counted.status).toBe(200);
-      expect(String(((await counted.json()) as { rows: { n: string | number }[] }).rows[0].n)).toBe(String(SUITE_INVOICES));
+      expect(String(((await counted.json()) as { rows: { n: string | number }[] }).rows[0].n)).toBe(
+        String(SUITE_INVOICES),
+      );
       expect((await fetch(`${ponder.url}/health`)).status).toBe(200);
     });
   });
