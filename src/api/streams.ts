@@ -1,6 +1,6 @@
 /**
  * GET /streams/slashes and GET /streams/activity: Server-Sent Events for bots, resumable from a
- * cursor, with retractions on reorgs and optional confirmation depth (docs/bots.md). One shared
+ * cursor, with retractions on reorgs and optional confirmation depth (README, "For bots"). One shared
  * poller per table feeds every client (and the webhook dispatcher); each client has a bounded queue.
  * GET /streams answers what the streams are doing (clients, drops, the sources' positions).
  */
@@ -28,7 +28,7 @@ function intEnv(name: string, fallback: number, min: number): number {
   return value;
 }
 
-/** Tunables, from the environment (docs/bots.md lists them). */
+/** Tunables, from the environment (the README's "For bots" lists them). */
 export const STREAM_SETTINGS = {
   pollMs: intEnv("STREAM_POLL_MS", 200, 10),
   heartbeatMs: intEnv("STREAM_HEARTBEAT_MS", 15_000, 100),

@@ -1,7 +1,7 @@
 /**
  * Webhook signatures: `X-OpenLedger-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`
  * under the subscription's secret. The timestamp is signed with the body so that a captured delivery
- * cannot be replayed later with a fresh time; receivers check both (docs/bots.md). Pure.
+ * cannot be replayed later with a fresh time; receivers check both (README, "For bots"). Pure.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 

@@ -1,5 +1,5 @@
 /**
- * Signed webhooks for bots (docs/bots.md): subscriptions from WEBHOOKS_FILE and from the admin API
+ * Signed webhooks for bots (README, "For bots"): subscriptions from WEBHOOKS_FILE and from the admin API
  * under /admin/webhooks (Authorization: Bearer $WEBHOOK_ADMIN_TOKEN; off without the variable),
  * delivered by the dispatcher that this module starts with the API. State lives in its own schema,
  * in Ponder's PGlite or, with DATABASE_URL, in PostgreSQL through a pool of its own.
