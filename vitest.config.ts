@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // The fault-injection suite runs apart: npm run test:reliability.
+    exclude: ["**/node_modules/**", "test/reliability/**"],
     testTimeout: 120_000,
     hookTimeout: 300_000,
     // Suites start their own anvil, Ponder and PostgreSQL on free ports; two cores run two files.

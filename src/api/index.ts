@@ -58,14 +58,22 @@ app.use(
   "*",
   bodyLimit({
     maxSize: MAX_BODY_BYTES,
-    onError: (c) => c.json({ errors: [{ message: `Request body over the ${MAX_BODY_BYTES}-byte limit` }] }, 413),
+    // The rest of the body is never read, so the connection cannot serve another request: say so,
+    // or a keep-alive client reuses it and its next request fails with ECONNRESET.
+    onError: (c) =>
+      c.json({ errors: [{ message: `Request body over the ${MAX_BODY_BYTES}-byte limit` }] }, 413, {
+        Connection: "close",
+      }),
   }),
 );
 app.use("/graphql", graphql({ db, schema }, GRAPHQL_LIMITS));
 // Read-only SQL over HTTP for @ponder/client: Ponder parses each query and refuses writes, but
 // answers a refused or failing query with a 500; it is the client's query that is wrong, so 400.
+// The same for live queries (/sql/live), where a "sql" parameter that is not JSON threw (a 500).
 app.use("/sql/*", async (c, next) => {
-  const sql = c.req.path === "/sql/db" ? c.req.query("sql") : undefined;
+  const sql = c.req.path === "/sql/db" || c.req.path === "/sql/live" ? c.req.query("sql") : undefined;
+  // Ponder counts a live query before checking it and never uncounts a refused one: refuse here what we can.
+  if (c.req.path === "/sql/live" && sql === undefined) return c.json({ error: 'Missing "sql" query parameter' }, 400);
   if (sql !== undefined) {
     let parsed: { json?: { sql?: unknown } } | undefined;
     try {

@@ -1,0 +1,3 @@
+import { crashSuite } from "../helpers/crash-suite.js";
+
+crashSuite("postgres");
