@@ -22,6 +22,12 @@ export type AnvilOptions = {
   silent?: boolean;
   /** How long to wait for the first answer (default 30 s); reloading a big state takes longer. */
   readyTimeoutMs?: number;
+  /**
+   * Keep no (true) or N historical states (`--prune-history`): without it anvil keeps the state of
+   * every block in memory, tens of GB for a few hundred blocks of a million-event simulation.
+   * Blocks, transactions and logs are kept either way; only calls at old blocks are lost.
+   */
+  pruneHistory?: boolean | number;
 };
 
 export type Anvil = {
@@ -88,6 +94,8 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
   if (options.genesisTimestamp !== undefined) args.push("--timestamp", String(options.genesisTimestamp));
   if (options.loadState) args.push("--load-state", options.loadState);
   if (options.dumpState) args.push("--dump-state", options.dumpState);
+  if (options.pruneHistory === true) args.push("--prune-history");
+  else if (typeof options.pruneHistory === "number") args.push("--prune-history", String(options.pruneHistory));
   if (options.silent ?? true) args.push("--silent");
 
   const child = spawn(ANVIL_BIN, args, { stdio: ["ignore", "pipe", "pipe"] });

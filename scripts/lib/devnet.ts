@@ -34,6 +34,8 @@ export type DevnetOptions = {
   dumpState?: string;
   /** Dev accounts to generate; default 10. */
   accounts?: number;
+  /** anvil's `--prune-history` (see AnvilOptions.pruneHistory). */
+  pruneHistory?: boolean | number;
 };
 
 export type Devnet = {
@@ -85,6 +87,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     loadState: options.loadState,
     dumpState: options.dumpState,
     accounts: options.accounts,
+    pruneHistory: options.pruneHistory,
   });
   try {
     let deployment: Deployment;

@@ -1,0 +1,366 @@
+/**
+ * Queries: the README's frontend, analyst and bot queries (between `<!-- query:NAME -->` markers,
+ * each followed by a ```graphql block and optionally `<!-- variables:NAME -->` and a ```json
+ * block), or equivalents when the README has none, each under a bounded load with autocannon on
+ * 127.0.0.1. Variables come from the ledger: a busy caller, the settled invoice with the longest
+ * story, the busiest model, the last week, the commonest slash reason and a cursor in its middle.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import autocannon from "autocannon";
+import { ROOT } from "../scripts/lib/compile.js";
+import type { Ledger } from "../scripts/simulator/ledger.js";
+import type { Ponder } from "./lib/ponder.js";
+
+export type BenchQuery = {
+  name: string;
+  query: string;
+  variables: Record<string, unknown>;
+  /** "README.md" or "built-in". */
+  source: string;
+};
+
+export type QueryResult = {
+  name: string;
+  concurrency: number;
+  p50Ms: number;
+  p99Ms: number;
+  rps: number;
+  errors: number;
+  requests: number;
+  meanMs: number;
+  maxMs: number;
+  /** Bytes of one answer. */
+  responseBytes: number;
+  errorBreakdown: { non2xx: number; graphqlErrors: number; socket: number; timeouts: number };
+  durationSeconds: number;
+};
+
+export const BUILT_IN_QUERIES: Omit<BenchQuery, "source">[] = [
+  {
+    name: "frontend_account_invoices",
+    query: `query AccountInvoices($caller: String!) {
+  invoices(where: { caller: $caller }, orderBy: "invoiceId", orderDirection: "desc", limit: 10) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    items { invoiceId status amount modelId holder issuedAt settledAt }
+  }
+}`,
+    variables: {},
+  },
+  {
+    name: "frontend_invoice_story",
+    query: `query InvoiceStory($invoiceId: BigInt!) {
+  invoice(invoiceId: $invoiceId) {
+    invoiceId status caller provider holder modelId agentId
+    inputTokens outputTokens latencyMs sloLatencyMs sloMet modelVersion trainingLogHash
+    amount feeMultiplierBps taxRateBps penaltyBps providerStake dueAt
+    payer settleAt paid tax refund distributed holderCredited bundleId issuedAt settledAt
+    shares { items { position contributor role shareBps credited } }
+    datasets { items { position datasetHash datanetId version } }
+    transfers(orderBy: "id") { items { from to bundleId timestamp } }
+    payouts(orderBy: "id") { items { account role amount } }
+    activity(orderBy: "id") { items { type account counterparty amount timestamp } }
+  }
+}`,
+    variables: {},
+  },
+  {
+    name: "frontend_model_page",
+    query: `query ModelPage($modelId: String!) {
+  model(modelId: $modelId) {
+    modelId provider pricePerKToken sloLatencyMs penaltyBps invoices tokens gross sloMet registeredAt
+    daily(orderBy: "day", orderDirection: "desc", limit: 30) {
+      items { day invoices inputTokens outputTokens gross sloMet latencySum latencyMax settled paid refunds }
+    }
+  }
+}`,
+    variables: {},
+  },
+  {
+    name: "analyst_earnings_by_day",
+    query: `query EarningsByDay($fromDay: Int!, $toDay: Int!) {
+  earningsDailys(where: { day_gte: $fromDay, day_lte: $toDay }, orderBy: "amount", orderDirection: "desc", limit: 100) {
+    items { account role day amount payouts }
+  }
+}`,
+    variables: {},
+  },
+  {
+    name: "analyst_model_daily",
+    query: `query ModelDaily($modelId: String!) {
+  modelDailys(where: { modelId: $modelId }, orderBy: "day", orderDirection: "asc", limit: 100) {
+    items { day invoices inputTokens outputTokens gross sloMet latencySum latencyMax settled paid refunds }
+  }
+}`,
+    variables: {},
+  },
+  {
+    name: "analyst_top_earners",
+    query: `query TopEarners {
+  accounts(orderBy: "earned", orderDirection: "desc", limit: 20) {
+    items { address earned claimed claimable spent stake slashed invoicesAsCaller invoicesAsProvider }
+  }
+}`,
+    variables: {},
+  },
+  {
+    name: "bot_slashes_since",
+    query: `query SlashesSince($reason: Int!, $cursor: String!) {
+  slashs(where: { reason: $reason, id_gt: $cursor }, orderBy: "id", orderDirection: "asc", limit: 100) {
+    items { id staker invoiceId reason amount remainingStake evidence blockNumber txHash }
+  }
+}`,
+    variables: {},
+  },
+];
+
+/** Queries between `<!-- query:NAME -->` markers of a Markdown file, with their variables blocks. */
+export function parseReadmeQueries(markdown: string): Omit<BenchQuery, "source">[] {
+  const queries: Omit<BenchQuery, "source">[] = [];
+  const queryRe = /<!--\s*query:([\w.-]+)\s*-->\s*```graphql\s*\n([\s\S]*?)```/g;
+  for (const match of markdown.matchAll(queryRe)) {
+    const name = match[1];
+    const variablesRe = new RegExp(
+      `<!--\\s*variables:${name.replace(/[.*+?^${}()|[\]\\-]/g, "\\$&")}\\s*-->\\s*\`\`\`json\\s*\\n([\\s\\S]*?)\`\`\``,
+    );
+    const variablesMatch = variablesRe.exec(markdown);
+    let variables: Record<string, unknown> = {};
+    if (variablesMatch) {
+      try {
+        variables = JSON.parse(variablesMatch[1]) as Record<string, unknown>;
+      } catch (error) {
+        throw new Error(`README.md: variables:${name} is not JSON: ${(error as Error).message}`);
+      }
+    }
+    queries.push({ name, query: match[2].trim(), variables });
+  }
+  return queries;
+}
+
+/** Values from the ledger for the variables a benchmark query may declare, by variable name. */
+export type LedgerPicks = {
+  busyCaller: string;
+  busyProvider: string;
+  busyStaker: string;
+  topContributor: string;
+  richInvoiceId: string;
+  busiestModel: string;
+  fromDay: number;
+  toDay: number;
+  slashReason: number;
+};
+
+export function pickFromLedger(ledger: Ledger): LedgerPicks {
+  const maxBy = <T>(items: T[], score: (item: T) => number): T => {
+    let best = items[0];
+    let bestScore = Number.NEGATIVE_INFINITY;
+    for (const item of items) {
+      const s = score(item);
+      if (s > bestScore) {
+        best = item;
+        bestScore = s;
+      }
+    }
+    return best;
+  };
+  const accounts = Object.entries(ledger.accounts);
+  const busyCaller = maxBy(accounts, ([, a]) => a.invoicesAsCaller)[0];
+  const busyProvider = maxBy(accounts, ([, a]) => a.invoicesAsProvider)[0];
+  const stakeCounts = new Map<string, number>();
+  for (const change of ledger.stakeChanges) stakeCounts.set(change.staker, (stakeCounts.get(change.staker) ?? 0) + 1);
+  const busyStaker = maxBy([...stakeCounts], ([, n]) => n)[0];
+  const treasuries = new Set([ledger.meta.treasury]);
+  const topContributor = maxBy(
+    accounts.filter(([address]) => !treasuries.has(address as `0x${string}`)),
+    ([, a]) => Number(BigInt(a.earned) / 10n ** 12n),
+  )[0];
+  const settled = Object.values(ledger.invoices).filter((invoice) => invoice.status === "settled");
+  const rich = maxBy(
+    settled,
+    (invoice) =>
+      invoice.shares.length + invoice.datasets.length + invoice.transferCount * 2 + (invoice.bundleId ? 1 : 0),
+  );
+  const busiestModel = maxBy(Object.entries(ledger.models), ([, m]) => m.invoices)[0];
+  const days = Object.values(ledger.earningsDaily).map((entry) => entry.day);
+  const toDay = Math.max(...days);
+  const reasons = new Map<number, number>();
+  for (const slash of ledger.slashes) reasons.set(slash.reason, (reasons.get(slash.reason) ?? 0) + 1);
+  const slashReason = maxBy([...reasons], ([, n]) => n)[0];
+  return {
+    busyCaller,
+    busyProvider,
+    busyStaker,
+    topContributor,
+    richInvoiceId: rich.invoiceId,
+    busiestModel,
+    fromDay: toDay - 6,
+    toDay,
+    slashReason,
+  };
+}
+
+/** The variables a query declares: `$name: Type`. */
+export function declaredVariables(query: string): Map<string, string> {
+  const header = /^[^{]*\(([^)]*)\)/.exec(query);
+  const declared = new Map<string, string>();
+  if (!header) return declared;
+  for (const match of header[1].matchAll(/\$(\w+)\s*:\s*([\w!\][]+)/g)) declared.set(match[1], match[2]);
+  return declared;
+}
+
+const NAME_RULES: [RegExp, (picks: LedgerPicks, cursor: string) => unknown][] = [
+  [/^(caller|account|address|accountAddress|holder|payer|user|owner|wallet)$/i, (p) => p.busyCaller],
+  [/^provider$/i, (p) => p.busyProvider],
+  [/^staker$/i, (p) => p.busyStaker],
+  [/^(contributor|payee|earner)$/i, (p) => p.topContributor],
+  [/^(invoiceId|invoice|id)$/i, (p) => p.richInvoiceId],
+  [/^(modelId|model)$/i, (p) => p.busiestModel],
+  [/^(fromDay|dayFrom|from|dayGte|startDay|sinceDay|firstDay)$/i, (p) => p.fromDay],
+  [/^(toDay|dayTo|to|dayLte|endDay|untilDay|lastDay|day)$/i, (p) => p.toDay],
+  [/^(reason|slashReason)$/i, (p) => p.slashReason],
+  [/^(cursor|idGt|id_gt|lastId|sinceId|afterId|lastSeenId)$/i, (_p, cursor) => cursor],
+];
+
+/**
+ * Resolves a query's variables: ledger values for the names we recognise, the README's values for
+ * the others. Returns the names it could not fill (the query then fails its first check).
+ */
+export function resolveVariables(
+  query: Omit<BenchQuery, "source">,
+  picks: LedgerPicks,
+  cursor: string,
+): { variables: Record<string, unknown>; fromLedger: string[]; missing: string[] } {
+  const variables: Record<string, unknown> = { ...query.variables };
+  const fromLedger: string[] = [];
+  const missing: string[] = [];
+  for (const [name, type] of declaredVariables(query.query)) {
+    const rule = NAME_RULES.find(([re]) => re.test(name));
+    if (rule) {
+      let value = rule[1](picks, cursor);
+      if (/^BigInt/.test(type) || /^String/.test(type)) value = String(value);
+      if (/^Int/.test(type)) value = Number(value);
+      variables[name] = value;
+      fromLedger.push(name);
+    } else if (!(name in variables) && type.endsWith("!")) {
+      missing.push(name);
+    }
+  }
+  return { variables, fromLedger, missing };
+}
+
+/** The README's queries if it has any, else the built-in equivalents. */
+export function loadQueries(): { queries: Omit<BenchQuery, "source">[]; source: string } {
+  const readme = path.join(ROOT, "README.md");
+  if (existsSync(readme)) {
+    const queries = parseReadmeQueries(readFileSync(readme, "utf8"));
+    if (queries.length > 0) return { queries, source: "README.md" };
+  }
+  return { queries: BUILT_IN_QUERIES, source: "built-in (README.md has no <!-- query:NAME --> blocks)" };
+}
+
+/** A bot's cursor: the id of the middle slash with the commonest reason (so pages are full). */
+export async function slashCursor(ponder: Ponder, reason: number): Promise<string> {
+  const answer = await ponder.graphql<{ slashs: { items: { id: string }[] } }>(
+    `query($reason: Int!) { slashs(where: { reason: $reason }, orderBy: "id", limit: 1000) { items { id } } }`,
+    { reason },
+  );
+  const ids = answer.data?.slashs.items.map((item) => item.id) ?? [];
+  return ids.length > 0 ? ids[Math.floor(ids.length / 2)] : "0";
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index];
+}
+
+const round2 = (value: number) => Math.round(value * 100) / 100;
+
+/** One bounded load: `connections` clients, each sending the query again as soon as it is answered. */
+export async function loadTest(
+  url: string,
+  query: BenchQuery,
+  connections: number,
+  durationSeconds: number,
+): Promise<QueryResult> {
+  const body = JSON.stringify({ query: query.query, variables: query.variables });
+  const check = await fetch(`${url}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body,
+  });
+  const text = await check.text();
+  if (check.status !== 200 || text.includes('"errors"')) {
+    throw new Error(`query ${query.name} fails before the load (${check.status}): ${text.slice(0, 500)}`);
+  }
+  const times: number[] = [];
+  let graphqlErrors = 0;
+  const instance = autocannon({
+    url: `${url}/graphql`,
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body,
+    connections,
+    duration: durationSeconds,
+    pipelining: 1,
+    timeout: 10,
+    verifyBody: (answer) => {
+      const ok = !answer.includes('"errors"');
+      if (!ok) graphqlErrors++;
+      return ok;
+    },
+  });
+  instance.on("response", (_client: unknown, _status: number, _bytes: number, responseTime: number) => {
+    times.push(responseTime);
+  });
+  const result = await instance;
+  times.sort((a, b) => a - b);
+  const requests = times.length;
+  const socket = result.errors - result.timeouts;
+  return {
+    name: query.name,
+    concurrency: connections,
+    p50Ms: round2(percentile(times, 50)),
+    p99Ms: round2(percentile(times, 99)),
+    rps: Math.round(requests / result.duration),
+    errors: result.non2xx + result.mismatches + result.errors,
+    requests,
+    meanMs: round2(times.reduce((sum, t) => sum + t, 0) / Math.max(1, requests)),
+    maxMs: round2(times[times.length - 1] ?? Number.NaN),
+    responseBytes: Buffer.byteLength(text),
+    errorBreakdown: { non2xx: result.non2xx, graphqlErrors, socket, timeouts: result.timeouts },
+    durationSeconds: result.duration,
+  };
+}
+
+export async function runQueries(options: {
+  ponder: Ponder;
+  ledger: Ledger;
+  concurrencies: number[];
+  durationSeconds: number;
+  warmupSeconds: number;
+  log: (message: string) => void;
+}): Promise<{ results: QueryResult[]; queries: BenchQuery[]; source: string }> {
+  const { queries: raw, source } = loadQueries();
+  const picks = pickFromLedger(options.ledger);
+  const cursor = await slashCursor(options.ponder, picks.slashReason);
+  const queries: BenchQuery[] = raw.map((query) => {
+    const { variables, missing } = resolveVariables(query, picks, cursor);
+    if (missing.length > 0) options.log(`queries: ${query.name}: no value for ${missing.join(", ")}`);
+    return { ...query, variables, source };
+  });
+  const results: QueryResult[] = [];
+  for (const query of queries) {
+    if (options.warmupSeconds > 0) await loadTest(options.ponder.url, query, 10, options.warmupSeconds);
+    for (const connections of options.concurrencies) {
+      const result = await loadTest(options.ponder.url, query, connections, options.durationSeconds);
+      results.push(result);
+      options.log(
+        `queries: ${query.name.padEnd(28)} c=${String(connections).padStart(2)}  p50 ${result.p50Ms} ms  ` +
+          `p99 ${result.p99Ms} ms  ${result.rps} req/s  ${result.errors} errors`,
+      );
+    }
+  }
+  return { results, queries, source };
+}

@@ -1,0 +1,207 @@
+/**
+ * Realtime: a fresh chain that mines a block every second, the simulator's rate mode at ~20
+ * invoices a second, and Ponder following it. For each invoice, the delay from its block to the
+ * moment its row is visible through GraphQL (we poll the newest invoices every `pollMs`), measured
+ * two ways: from the block's timestamp (whole seconds, as the issue defines it; anvil stamps a
+ * block with the second it is mined in, so this includes up to a second of rounding), and from the
+ * moment the block was first seen on the node (polled every 20 ms), which isolates the indexer.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { rpc } from "../scripts/lib/anvil.js";
+import { startDevnet } from "../scripts/lib/devnet.js";
+import { runSimulation } from "../scripts/simulator/index.js";
+import { track } from "./lib/cleanup.js";
+import { isReady, type MetricSample, scrapeMetrics, startPonder } from "./lib/ponder.js";
+
+export type RealtimeResult = {
+  /** From the block's timestamp (the issue's definition). */
+  p50Ms: number;
+  p95Ms: number;
+  maxMs: number;
+  /** From the wall time the block was first seen on the node (polled every 20 ms). */
+  fromBlockSeen: { p50Ms: number; p95Ms: number; maxMs: number };
+  invoices: number;
+  /** Invoices the simulator issued that never became visible before the end of the run. */
+  missed: number;
+  seconds: number;
+  blockTimeSeconds: number;
+  ratePerSecond: number;
+  pollMs: number;
+  pollingIntervalMs: number;
+  /** Ponder's own histograms: block arrival (mined → received) and processing (received → indexed). */
+  ponder: { blockArrivalMeanMs: number | null; processingMeanMs: number | null; blocks: number };
+  env: Record<string, string>;
+};
+
+const round = (value: number) => Math.round(value);
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+function histogramMean(samples: MetricSample[], name: string): { mean: number | null; count: number } {
+  const sum = samples.filter((s) => s.name === `${name}_sum`).reduce((a, s) => a + s.value, 0);
+  const count = samples.filter((s) => s.name === `${name}_count`).reduce((a, s) => a + s.value, 0);
+  return { mean: count > 0 ? sum / count : null, count };
+}
+
+export async function runRealtime(options: {
+  databaseUrl: string;
+  seconds: number;
+  rate: number;
+  blockTime: number;
+  pollMs: number;
+  env: Record<string, string>;
+  nodeArgs?: string[];
+  logFile: string;
+  log: (message: string) => void;
+}): Promise<RealtimeResult> {
+  const workDir = mkdtempSync(path.join(tmpdir(), "openledger-bench-rt-"));
+  const devnet = await startDevnet({ port: 0, blockTime: options.blockTime });
+  const child = devnet.anvil.process;
+  const stopAnvil = track({
+    name: `anvil ${devnet.anvil.rpcUrl} (realtime)`,
+    stop: () => devnet.stop(),
+    kill: () => child.kill("SIGKILL"),
+  });
+  const deploymentFile = path.join(workDir, "deployment.json");
+  writeFileSync(deploymentFile, JSON.stringify(devnet.deployment));
+  const pollingIntervalMs = options.env.POLLING_INTERVAL_MS ?? "200";
+  const ponder = await startPonder({
+    env: {
+      DEPLOYMENT_FILE: deploymentFile,
+      RPC_URL: devnet.anvil.rpcUrl,
+      DATABASE_URL: options.databaseUrl,
+      POLLING_INTERVAL_MS: pollingIntervalMs,
+      ...options.env,
+    },
+    logFile: options.logFile,
+    nodeArgs: options.nodeArgs,
+  });
+  const controller = new AbortController();
+  let watching = true;
+  try {
+    const readyBy = Date.now() + 120_000;
+    while (!(await isReady(ponder.url))) {
+      if (ponder.exited()) throw new Error(`ponder exited:\n${ponder.tail().slice(-4000)}`);
+      if (Date.now() > readyBy) throw new Error("realtime: ponder not ready within 120 s");
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+
+    // Block watcher: the wall time each block is first seen on the node.
+    const blockSeenAt = new Map<number, number>();
+    const watchBlocks = (async () => {
+      while (watching) {
+        try {
+          const head = Number(BigInt(await rpc<string>(devnet.anvil.rpcUrl, "eth_blockNumber")));
+          const now = Date.now();
+          if (!blockSeenAt.has(head)) blockSeenAt.set(head, now);
+        } catch {
+          // the node is stopping
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+
+    // Invoice watcher: the wall time each invoice row is first visible through GraphQL.
+    const seen = new Map<string, { at: number; block: number; timestamp: number }>();
+    const query = `{ invoices(orderBy: "invoiceId", orderDirection: "desc", limit: 100) { items { invoiceId blockNumber timestamp } } }`;
+    const watchInvoices = (async () => {
+      while (watching) {
+        try {
+          const answer = await ponder.graphql<{
+            invoices: { items: { invoiceId: string; blockNumber: string; timestamp: string }[] };
+          }>(query);
+          const at = Date.now();
+          for (const item of answer.data?.invoices.items ?? []) {
+            if (seen.has(item.invoiceId)) continue;
+            seen.set(item.invoiceId, { at, block: Number(item.blockNumber), timestamp: Number(item.timestamp) });
+          }
+        } catch {
+          // a failed poll is retried
+        }
+        await new Promise((resolve) => setTimeout(resolve, options.pollMs));
+      }
+    })();
+
+    const invoices = Math.ceil(options.rate * options.seconds);
+    const ticks = Math.ceil(invoices / options.rate);
+    // Half a simulated second per tick: the simulator's target timestamps stay behind the chain's,
+    // so it never sets a block timestamp and anvil stamps blocks with the wall clock.
+    const days = (ticks * 0.5) / 86_400;
+    const started = Date.now();
+    options.log(`realtime: ${invoices} invoices at ${options.rate}/s on ${options.blockTime}-second blocks ...`);
+    const timer = setTimeout(() => controller.abort(), (options.seconds + 30) * 1_000);
+    const { ledger, stats } = await runSimulation({
+      deployment: devnet.deployment,
+      seed: 2,
+      invoices,
+      mode: { rate: options.rate },
+      days,
+      signal: controller.signal,
+    }).finally(() => clearTimeout(timer));
+    const issued = Object.values(ledger.invoices);
+    // Let the last block be indexed and seen.
+    const lastBy = Date.now() + 10_000;
+    while (Date.now() < lastBy && issued.some((invoice) => !seen.has(invoice.invoiceId))) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    watching = false;
+    await Promise.all([watchBlocks, watchInvoices]);
+    const seconds = (Date.now() - started) / 1_000;
+
+    const fromTimestamp: number[] = [];
+    const fromSeen: number[] = [];
+    let missed = 0;
+    for (const invoice of issued) {
+      const row = seen.get(invoice.invoiceId);
+      if (!row) {
+        missed++;
+        continue;
+      }
+      fromTimestamp.push(row.at - row.timestamp * 1_000);
+      const blockAt = blockSeenAt.get(row.block);
+      if (blockAt !== undefined) fromSeen.push(row.at - blockAt);
+    }
+    const samples = await scrapeMetrics(ponder.url);
+    const arrival = histogramMean(samples, "ponder_realtime_block_arrival_latency");
+    const processing = histogramMean(samples, "ponder_realtime_latency");
+    options.log(
+      `realtime: ${fromTimestamp.length} invoices seen (${missed} missed) of ${stats.invoices}; ` +
+        `p50 ${round(percentile(fromTimestamp, 50))} ms, p95 ${round(percentile(fromTimestamp, 95))} ms from the block timestamp`,
+    );
+    return {
+      p50Ms: round(percentile(fromTimestamp, 50)),
+      p95Ms: round(percentile(fromTimestamp, 95)),
+      maxMs: round(Math.max(...fromTimestamp)),
+      fromBlockSeen: {
+        p50Ms: round(percentile(fromSeen, 50)),
+        p95Ms: round(percentile(fromSeen, 95)),
+        maxMs: round(Math.max(...fromSeen)),
+      },
+      invoices: fromTimestamp.length,
+      missed,
+      seconds: Math.round(seconds),
+      blockTimeSeconds: options.blockTime,
+      ratePerSecond: options.rate,
+      pollMs: options.pollMs,
+      pollingIntervalMs: Number(pollingIntervalMs),
+      ponder: {
+        blockArrivalMeanMs: arrival.mean === null ? null : round(arrival.mean),
+        processingMeanMs: processing.mean === null ? null : round(processing.mean),
+        blocks: processing.count,
+      },
+      env: options.env,
+    };
+  } finally {
+    watching = false;
+    controller.abort();
+    await ponder.stop();
+    await stopAnvil();
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}

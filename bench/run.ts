@@ -1,0 +1,445 @@
+/**
+ * `npm run bench [-- --quick]`: the indexer on a million-event chain (about 20,000 with --quick),
+ * side by side with the ceiling of the machine. In one process tree and one run:
+ *   1. chain     a deterministic fast-mode simulation, cached as an anvil state dump (bench/cache/)
+ *   2. ceiling   eth_getLogs over the whole range + viem decoding, no database
+ *   3. backfill  ponder start from an empty database until every event is indexed, PostgreSQL and PGlite
+ *   4. queries   the README's queries under autocannon (10 s, concurrency 10 and 50) on the PostgreSQL data
+ *   5. realtime  one-second blocks, 20 invoices/s, delay from a block to its invoices visible in GraphQL
+ * Results: bench/results/<date>-<sha>[-quick].json and BENCHMARKS.md. Every child process is
+ * stopped at the end, on failure and on Ctrl-C.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { ROOT } from "../scripts/lib/compile.js";
+import { type BackfillResult, runBackfill } from "./backfill.js";
+import { type CeilingResult, measureCeiling } from "./ceiling.js";
+import { type BenchChain, prepareChain } from "./chain.js";
+import { stopAll } from "./lib/cleanup.js";
+import { handledEvents, handledSelectors, indexedEventCount } from "./lib/handlers.js";
+import { type PostgresServer, startBenchPostgres } from "./lib/postgres.js";
+import { type QueryResult, runQueries } from "./queries.js";
+import { type RealtimeResult, runRealtime } from "./realtime.js";
+import { evaluateTargets, type Results, updateBenchmarksFile, writeResults } from "./report.js";
+
+const HELP = `usage: npm run bench -- [options]
+
+  --quick                 ~20,000 events, 1-second query loads, 10 s of realtime, no reindex: under two
+                          minutes (CI)
+  --invoices N            invoices of the chain (default 93000, ~1,010,000 events; --quick 2000)
+  --seed S                simulator seed (default 1)
+  --blocks-per-day B      fast-mode blocks per simulated day (default 20: 600 blocks of ~1,700 events;
+                          --quick: the simulator's default, 120 blocks). The chain is generated once
+                          (~8 min for the full one) and cached in bench/cache/
+  --query-seconds S       autocannon duration per query and concurrency (default 10; --quick 2)
+  --concurrency LIST      comma-separated connections (default 10,50)
+  --realtime-seconds S    realtime measurement (default 40; --quick 15)
+  --skip LIST             phases to skip: ceiling, postgres, reindex (PostgreSQL again with Ponder's RPC
+                          cache warm), pglite, queries, realtime
+  --pg-flag NAME=VALUE    extra PostgreSQL server setting (repeatable), e.g. shared_buffers=512MB
+  --ponder-env NAME=VALUE environment of the indexer (repeatable), e.g. ETH_GET_LOGS_BLOCK_RANGE=100
+  --ponder-node-arg ARG   a flag for the indexer's Node (repeatable), e.g. --max-old-space-size=1024
+                          or --cpu-prof --cpu-prof-dir=/tmp/prof (profiles; not allowed in NODE_OPTIONS)
+  --label TEXT            names the run in BENCHMARKS.md (e.g. "before", "after cache tuning")
+  --history               append the run's row to BENCHMARKS.md's history even for --quick
+  --no-write              write neither bench/results/ nor BENCHMARKS.md (experiments; every run's
+                          results also go to bench/cache/runs/<time>.json)
+  --help                  this text`;
+
+type Options = {
+  quick: boolean;
+  invoices: number;
+  seed: number;
+  blocksPerDay: number | undefined;
+  querySeconds: number;
+  concurrencies: number[];
+  realtimeSeconds: number;
+  skip: Set<string>;
+  pgFlags: Record<string, string>;
+  ponderEnv: Record<string, string>;
+  nodeArgs: string[];
+  label: string;
+  history: boolean;
+  write: boolean;
+};
+
+function pairs(values: string[] | undefined, flag: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const value of values ?? []) {
+    const at = value.indexOf("=");
+    if (at <= 0) throw new Error(`--${flag} ${value}: expected NAME=VALUE`);
+    out[value.slice(0, at)] = value.slice(at + 1);
+  }
+  return out;
+}
+
+function positiveInteger(flag: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`--${flag} ${raw} must be a positive integer`);
+  return value;
+}
+
+function parseOptions(): Options | null {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: "boolean" },
+      invoices: { type: "string" },
+      seed: { type: "string" },
+      "blocks-per-day": { type: "string" },
+      "query-seconds": { type: "string" },
+      concurrency: { type: "string" },
+      "realtime-seconds": { type: "string" },
+      skip: { type: "string" },
+      "pg-flag": { type: "string", multiple: true },
+      "ponder-env": { type: "string", multiple: true },
+      "ponder-node-arg": { type: "string", multiple: true },
+      label: { type: "string" },
+      history: { type: "boolean" },
+      "no-write": { type: "boolean" },
+      help: { type: "boolean" },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(HELP);
+    return null;
+  }
+  const quick = values.quick ?? false;
+  // --quick skips the reindex (a second PostgreSQL backfill) to stay under two minutes.
+  const skip = new Set((values.skip ?? (quick ? "reindex" : "")).split(",").filter(Boolean));
+  for (const phase of skip) {
+    if (!["ceiling", "postgres", "reindex", "pglite", "queries", "realtime"].includes(phase)) {
+      throw new Error(`--skip ${phase}: phases are ceiling, postgres, reindex, pglite, queries, realtime`);
+    }
+  }
+  return {
+    quick,
+    invoices: positiveInteger("invoices", values.invoices, quick ? 2_000 : 93_000),
+    seed: Number(values.seed ?? 1),
+    blocksPerDay:
+      values["blocks-per-day"] !== undefined
+        ? positiveInteger("blocks-per-day", values["blocks-per-day"], 1)
+        : quick
+          ? undefined
+          : 20,
+    querySeconds: positiveInteger("query-seconds", values["query-seconds"], quick ? 1 : 10),
+    concurrencies: (values.concurrency ?? "10,50").split(",").map((c) => positiveInteger("concurrency", c, 10)),
+    realtimeSeconds: positiveInteger("realtime-seconds", values["realtime-seconds"], quick ? 10 : 40),
+    skip,
+    pgFlags: pairs(values["pg-flag"], "pg-flag"),
+    ponderEnv: pairs(values["ponder-env"], "ponder-env"),
+    nodeArgs: values["ponder-node-arg"] ?? [],
+    label: values.label ?? "",
+    history: values.history ?? !quick,
+    write: !values["no-write"],
+  };
+}
+
+const began = performance.now();
+function log(message: string) {
+  const seconds = ((performance.now() - began) / 1_000).toFixed(1).padStart(6);
+  console.log(`[${seconds} s] ${message}`);
+}
+
+function git(args: string[]): string {
+  try {
+    return execFileSync("git", args, { cwd: ROOT, encoding: "utf8" }).trim();
+  } catch {
+    return "";
+  }
+}
+
+function packageVersion(name: string): string {
+  try {
+    return JSON.parse(readFileSync(path.join(ROOT, "node_modules", name, "package.json"), "utf8")).version;
+  } catch {
+    return "?";
+  }
+}
+
+async function main() {
+  const options = parseOptions();
+  if (!options) return;
+  const loadavgStart = os.loadavg();
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
+  const logDir = path.join(ROOT, "bench/cache/logs");
+  log(
+    `bench ${options.quick ? "--quick" : "(full)"}: ${options.invoices} invoices, seed ${options.seed}; ` +
+      `load average ${loadavgStart.map((x) => x.toFixed(2)).join(" ")}`,
+  );
+
+  let chain: BenchChain | null = null;
+  let postgres: PostgresServer | null = null;
+  let ceiling: CeilingResult | null = null;
+  let rpcOnly: CeilingResult | null = null;
+  const backfill: { postgres?: BackfillResult; pglite?: BackfillResult; postgresReindex?: BackfillResult } = {};
+  let queries: QueryResult[] = [];
+  let queriesMeta: Record<string, unknown> = {};
+  let realtime: RealtimeResult | null = null;
+  const ponderEnv = { ...options.ponderEnv };
+
+  try {
+    // 1. chain
+    chain = await prepareChain({
+      seed: options.seed,
+      invoices: options.invoices,
+      blocksPerDay: options.blocksPerDay,
+      log,
+    });
+    const { meta } = chain;
+    const handled = handledEvents();
+    const events = indexedEventCount(meta.eventCounts, handled);
+    log(`chain: ${events} indexed events (of ${meta.events} logs; ${handled.size} event kinds have handlers)`);
+
+    // 2. ceiling: the RPC alone, then the RPC and viem's decoding (the issue's ceiling)
+    if (!options.skip.has("ceiling")) {
+      const ceilingOptions = {
+        rpcUrl: chain.anvil.rpcUrl,
+        deployment: chain.deployment,
+        fromBlock: meta.startBlock,
+        toBlock: meta.head,
+        selectors: handledSelectors(handled),
+      };
+      rpcOnly = await measureCeiling({ ...ceilingOptions, decode: false });
+      ceiling = await measureCeiling(ceilingOptions);
+      for (const result of [rpcOnly, ceiling]) {
+        if (result.events !== events)
+          throw new Error(`the ceiling got ${result.events} events, the ledger counts ${events}`);
+      }
+      log(
+        `ceiling: ${Math.round(ceiling.eventsPerSec)} events/s with viem decoding (${ceiling.seconds.toFixed(1)} s, ` +
+          `${ceiling.requests} requests, decoding ${ceiling.decodeSeconds.toFixed(1)} s); ` +
+          `RPC alone ${Math.round(rpcOnly.eventsPerSec)} events/s`,
+      );
+    }
+    const timeoutMs = Math.max(600_000, events * 2);
+
+    // 3 + 4. PostgreSQL backfill, then the queries against its data
+    if (!options.skip.has("postgres")) {
+      postgres = await startBenchPostgres(options.pgFlags);
+      const pg = postgres;
+      log(
+        `postgres ${pg.version} on ${pg.url} (${Object.entries(pg.flags)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(" ")})`,
+      );
+      const { result, ponder } = await runBackfill({
+        chain,
+        events,
+        database: {
+          kind: "postgres",
+          url: pg.url,
+          sizes: () => {
+            const mb = (sql: string) => Number(pg.query(sql)) / 1024 / 1024;
+            return {
+              total: Math.round(mb("SELECT pg_database_size(current_database())")),
+              ...Object.fromEntries(
+                ["openledger", "ponder_sync"].map((schema) => [
+                  schema,
+                  Math.round(
+                    mb(
+                      `SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '${schema}' AND c.relkind IN ('r', 'm')`,
+                    ),
+                  ),
+                ]),
+              ),
+            };
+          },
+        },
+        env: ponderEnv,
+        nodeArgs: options.nodeArgs,
+        cpuPids: { anvil: chain.anvil.process.pid as number, postgres: pg.pid() },
+        logFile: path.join(logDir, `${stamp}-backfill-postgres.log`),
+        ceilingEventsPerSec: ceiling?.eventsPerSec ?? null,
+        timeoutMs,
+        log,
+      });
+      backfill.postgres = result;
+      log(
+        `backfill postgres: ${result.seconds} s, ${result.eventsPerSec} events/s` +
+          `${result.ratioToCeiling !== null ? ` (${Math.round(result.ratioToCeiling * 100)} % of the ceiling)` : ""}, ` +
+          `peak RSS ${result.peakRssMb} MB, database ${result.dbMb} MB`,
+      );
+      try {
+        if (!options.skip.has("queries")) {
+          const run = await runQueries({
+            ponder,
+            ledger: chain.ledger,
+            concurrencies: options.concurrencies,
+            durationSeconds: options.querySeconds,
+            warmupSeconds: options.quick ? 0.5 : 2,
+            log,
+          });
+          queries = run.results;
+          queriesMeta = {
+            source: run.source,
+            durationSeconds: options.querySeconds,
+            database: "postgres",
+            queries: run.queries.map((q) => ({ name: q.name, variables: q.variables })),
+          };
+        }
+      } finally {
+        await ponder.stop();
+      }
+      // 3''. Reindex: the same database without our tables but with Ponder's RPC cache (ponder_sync):
+      // what a redeploy of changed handlers costs, and the indexing side of the backfill on its own.
+      if (!options.skip.has("reindex")) {
+        pg.query("DROP SCHEMA openledger CASCADE");
+        const reindex = await runBackfill({
+          chain,
+          events,
+          database: {
+            kind: "postgres",
+            url: pg.url,
+            sizes: () => ({ total: Number(pg.query("SELECT pg_database_size(current_database())")) / 1024 / 1024 }),
+          },
+          env: ponderEnv,
+          nodeArgs: options.nodeArgs,
+          cpuPids: { anvil: chain.anvil.process.pid as number, postgres: pg.pid() },
+          logFile: path.join(logDir, `${stamp}-reindex-postgres.log`),
+          ceilingEventsPerSec: ceiling?.eventsPerSec ?? null,
+          timeoutMs,
+          log,
+        });
+        await reindex.ponder.stop();
+        backfill.postgresReindex = reindex.result;
+        log(
+          `reindex postgres (RPC cache warm): ${reindex.result.seconds} s, ${reindex.result.eventsPerSec} events/s, ` +
+            `peak RSS ${reindex.result.peakRssMb} MB`,
+        );
+      }
+    }
+
+    // 3'. PGlite backfill
+    if (!options.skip.has("pglite")) {
+      const directory = mkdtempSync(path.join(os.tmpdir(), "openledger-bench-pglite-"));
+      try {
+        const { result, ponder } = await runBackfill({
+          chain,
+          events,
+          database: { kind: "pglite", directory },
+          env: ponderEnv,
+          nodeArgs: options.nodeArgs,
+          cpuPids: { anvil: chain.anvil.process.pid as number },
+          logFile: path.join(logDir, `${stamp}-backfill-pglite.log`),
+          ceilingEventsPerSec: ceiling?.eventsPerSec ?? null,
+          timeoutMs: timeoutMs * 3,
+          log,
+        });
+        await ponder.stop();
+        backfill.pglite = result;
+        log(
+          `backfill pglite: ${result.seconds} s, ${result.eventsPerSec} events/s, peak RSS ${result.peakRssMb} MB, ` +
+            `directory ${result.dbMb} MB`,
+        );
+      } finally {
+        rmSync(directory, { recursive: true, force: true });
+      }
+    }
+
+    await chain.stop();
+
+    // 5. realtime, on PostgreSQL (a database of its own: the chain id is the same as the backfill's)
+    if (!options.skip.has("realtime")) {
+      postgres ??= await startBenchPostgres(options.pgFlags);
+      postgres.query("CREATE DATABASE realtime");
+      const url = new URL(postgres.url);
+      url.pathname = "/realtime";
+      realtime = await runRealtime({
+        databaseUrl: url.toString(),
+        seconds: options.realtimeSeconds,
+        rate: 20,
+        blockTime: 1,
+        pollMs: 50,
+        env: ponderEnv,
+        nodeArgs: options.nodeArgs,
+        logFile: path.join(logDir, `${stamp}-realtime.log`),
+        log,
+      });
+    }
+
+    const sha = git(["rev-parse", "--short", "HEAD"]) || "nogit";
+    const partial: Omit<Results, "targets"> = {
+      date: new Date().toISOString(),
+      git: { sha, dirty: git(["status", "--porcelain"]).length > 0 },
+      label: options.label,
+      mode: options.quick ? "quick" : "full",
+      machine: {
+        cores: os.cpus().length,
+        memoryGb: Math.round(os.totalmem() / 1024 ** 3),
+        cpuModel: os.cpus()[0]?.model ?? "?",
+        node: process.version,
+        platform: `${os.platform()} ${os.release()}`,
+        loadavgStart: loadavgStart.map((x) => Math.round(x * 100) / 100),
+        loadavgEnd: os.loadavg().map((x) => Math.round(x * 100) / 100),
+        postgres: postgres?.version ?? null,
+        ponder: packageVersion("ponder"),
+        anvil: packageVersion("@foundry-rs/anvil"),
+      },
+      events,
+      chain: {
+        logs: meta.events,
+        key: meta.key,
+        seed: meta.seed,
+        invoices: meta.invoices,
+        blocksPerDay: meta.blocksPerDay,
+        head: meta.head,
+        blocksWithTraffic: meta.blocksWithTraffic,
+        eventCounts: meta.eventCounts,
+        stateMb: Math.round(meta.stateBytes / 1e6),
+        generated: chain.generated,
+        loadSeconds: Math.round(chain.seconds * 10) / 10,
+      },
+      ceiling: ceiling && {
+        ...ceiling,
+        rpcOnly: rpcOnly && {
+          eventsPerSec: Math.round(rpcOnly.eventsPerSec),
+          seconds: rpcOnly.seconds,
+          requests: rpcOnly.requests,
+        },
+      },
+      backfill,
+      queries,
+      queriesMeta,
+      realtime,
+      settings: {
+        postgresFlags: postgres?.flags ?? null,
+        ponderEnv,
+        ponderNodeArgs: options.nodeArgs,
+        pollingIntervalMs: Number(ponderEnv.POLLING_INTERVAL_MS ?? 200),
+      },
+      totalSeconds: Math.round((performance.now() - began) / 1_000),
+    };
+    const results: Results = { ...partial, targets: evaluateTargets(partial) };
+    // Every run, experiments included, leaves its full results in bench/cache/runs/ (gitignored).
+    const runFile = path.join(ROOT, "bench/cache/runs", `${stamp}.json`);
+    mkdirSync(path.dirname(runFile), { recursive: true });
+    writeFileSync(runFile, `${JSON.stringify(results, null, 2)}\n`);
+    log(`full results: ${path.relative(ROOT, runFile)}`);
+    if (options.write) {
+      const file = writeResults(results);
+      updateBenchmarksFile(results, file, options.history);
+      log(
+        `results: ${path.relative(ROOT, file)}; BENCHMARKS.md updated${options.history ? " (history row added)" : ""}`,
+      );
+    }
+    for (const target of results.targets) {
+      log(`target ${target.met ? "met   " : "MISSED"}  ${target.name}: ${target.value} (wanted ${target.target})`);
+    }
+    log(`done in ${results.totalSeconds} s`);
+  } finally {
+    await chain?.stop();
+    await postgres?.stop();
+    await stopAll();
+  }
+}
+
+main().catch(async (error: unknown) => {
+  console.error(`bench: ${error instanceof Error ? (process.env.DEBUG ? error.stack : error.message) : String(error)}`);
+  await stopAll();
+  process.exit(1);
+});
