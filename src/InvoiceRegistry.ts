@@ -13,8 +13,6 @@
 import { type Context, ponder } from "ponder:registry";
 import {
   account,
-  activity,
-  anomaly,
   bundle,
   dataset,
   datasetUse,
@@ -26,26 +24,22 @@ import {
   protocolDaily,
   rateChange,
 } from "ponder:schema";
-import { ANOMALY_CODES, anomalyRows, type Problem, unknownInvoice } from "./lib/anomaly.js";
+import { ANOMALY_CODES, type Problem, unknownInvoice } from "./lib/anomaly.js";
+import { recordEvent } from "./lib/finish.js";
 import { isZeroAddress, normalizeHex } from "./lib/ids.js";
-import { type ActivityInput, activityValues, eventColumns, type LoggedEvent } from "./lib/rows.js";
+import { type ActivityInput, eventColumns, type LoggedEvent } from "./lib/rows.js";
 import { crossesShareTotal, isShareRole } from "./lib/settlement.js";
 import { dayOf } from "./lib/time.js";
 
 const CONTRACT = "InvoiceRegistry";
 
 /** Writes the event's activity row and, if it raised any, its anomaly rows. */
-async function finish(
+const finish = (
   context: Context,
   event: LoggedEvent,
   activityInput: Omit<ActivityInput, "contract">,
   problems: readonly Problem[] = [],
-): Promise<void> {
-  await context.db.insert(activity).values(activityValues(event, { ...activityInput, contract: CONTRACT }));
-  if (problems.length > 0) {
-    await context.db.insert(anomaly).values(anomalyRows(event, `${CONTRACT}:${activityInput.type}`, problems));
-  }
-}
+) => recordEvent(context, event, CONTRACT, activityInput, problems);
 
 /** Makes sure an address that a relation points at (holder, contributor, owner) has an account row. */
 async function ensureAccount(context: Context, address: `0x${string}`): Promise<void> {

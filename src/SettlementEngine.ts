@@ -12,8 +12,6 @@
 import { type Context, ponder } from "ponder:registry";
 import {
   account,
-  activity,
-  anomaly,
   bundle,
   claim,
   earningsDaily,
@@ -25,9 +23,10 @@ import {
   protocolState,
   rateChange,
 } from "ponder:schema";
-import { ANOMALY_CODES, anomalyRows, type Problem, unknownInvoice } from "./lib/anomaly.js";
+import { ANOMALY_CODES, type Problem, unknownInvoice } from "./lib/anomaly.js";
+import { recordEvent } from "./lib/finish.js";
 import { type Hex, isZeroAddress, normalizeHex, PROTOCOL_STATE_ID } from "./lib/ids.js";
-import { type ActivityInput, activityValues, eventColumns, type LoggedEvent } from "./lib/rows.js";
+import { type ActivityInput, eventColumns, type LoggedEvent } from "./lib/rows.js";
 import {
   isShareRole,
   payoutTotalViolations,
@@ -40,17 +39,12 @@ import { dayOf } from "./lib/time.js";
 const CONTRACT = "SettlementEngine";
 
 /** Writes the event's activity row and, if it raised any, its anomaly rows. */
-async function finish(
+const finish = (
   context: Context,
   event: LoggedEvent,
   activityInput: Omit<ActivityInput, "contract">,
   problems: readonly Problem[] = [],
-): Promise<void> {
-  await context.db.insert(activity).values(activityValues(event, { ...activityInput, contract: CONTRACT }));
-  if (problems.length > 0) {
-    await context.db.insert(anomaly).values(anomalyRows(event, `${CONTRACT}:${activityInput.type}`, problems));
-  }
-}
+) => recordEvent(context, event, CONTRACT, activityInput, problems);
 
 /**
  * Credits OPEN to an account's claimable balance (a payout, or the tax to the treasury) and counts

@@ -11,37 +11,23 @@
  * changes them. Handlers read what they need from a row before updating it.
  */
 import { type Context, ponder } from "ponder:registry";
-import {
-  account,
-  activity,
-  anomaly,
-  protocolDaily,
-  protocolState,
-  rateChange,
-  slash,
-  stakeChange,
-  unstakeRequest,
-} from "ponder:schema";
-import { ANOMALY_CODES, anomalyRows, type Problem } from "./lib/anomaly.js";
+import { account, protocolDaily, protocolState, rateChange, slash, stakeChange, unstakeRequest } from "ponder:schema";
+import { ANOMALY_CODES, type Problem } from "./lib/anomaly.js";
+import { recordEvent } from "./lib/finish.js";
 import { invoiceIdOrNull, normalizeHex, PROTOCOL_STATE_ID } from "./lib/ids.js";
-import { type ActivityInput, activityValues, eventColumns, type LoggedEvent } from "./lib/rows.js";
+import { type ActivityInput, eventColumns, type LoggedEvent } from "./lib/rows.js";
 import { splitSlash, stakedViolations, walkPendingRequests } from "./lib/stake.js";
 import { dayOf } from "./lib/time.js";
 
 const CONTRACT = "StakeManager";
 
 /** Writes the event's activity row and, if it raised any, its anomaly rows. */
-async function finish(
+const finish = (
   context: Context,
   event: LoggedEvent,
   activityInput: Omit<ActivityInput, "contract">,
   problems: readonly Problem[] = [],
-): Promise<void> {
-  await context.db.insert(activity).values(activityValues(event, { ...activityInput, contract: CONTRACT }));
-  if (problems.length > 0) {
-    await context.db.insert(anomaly).values(anomalyRows(event, `${CONTRACT}:${activityInput.type}`, problems));
-  }
-}
+) => recordEvent(context, event, CONTRACT, activityInput, problems);
 
 ponder.on("StakeManager:Staked", async ({ event, context }) => {
   const { amount, totalStake } = event.args;
