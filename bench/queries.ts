@@ -3,7 +3,7 @@
  * each followed by a ```graphql block and optionally `<!-- variables:NAME -->` and a ```json
  * block), or equivalents when the README has none, each under a bounded load with autocannon on
  * 127.0.0.1. Variables come from the ledger: a busy caller, the settled invoice with the longest
- * story, the busiest model, the last week, the commonest slash reason and a cursor in its middle.
+ * story, the busiest model, the whole day range, the commonest slash reason and a cursor in its middle.
  */
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
@@ -141,6 +141,8 @@ export function parseReadmeQueries(markdown: string): Omit<BenchQuery, "source">
 /** Values from the ledger for the variables a benchmark query may declare, by variable name. */
 export type LedgerPicks = {
   busyCaller: string;
+  /** The account with the most earningsDaily rows (payouts in many roles and days). */
+  busyEarner: string;
   busyProvider: string;
   busyStaker: string;
   topContributor: string;
@@ -176,6 +178,11 @@ export function pickFromLedger(ledger: Ledger): LedgerPicks {
     ([, a]) => Number(BigInt(a.earned) / 10n ** 12n),
   )[0];
   const settled = Object.values(ledger.invoices).filter((invoice) => invoice.status === "settled");
+  const earnerRows = new Map<string, number>();
+  for (const entry of Object.values(ledger.earningsDaily)) {
+    earnerRows.set(entry.account, (earnerRows.get(entry.account) ?? 0) + 1);
+  }
+  const busyEarner = maxBy([...earnerRows], ([, n]) => n)[0];
   const rich = maxBy(
     settled,
     (invoice) =>
@@ -183,18 +190,20 @@ export function pickFromLedger(ledger: Ledger): LedgerPicks {
   );
   const busiestModel = maxBy(Object.entries(ledger.models), ([, m]) => m.invoices)[0];
   const days = Object.values(ledger.earningsDaily).map((entry) => entry.day);
-  const toDay = Math.max(...days);
+  const toDay = Math.max(...days) + 1;
+  const fromDay = Math.min(...days);
   const reasons = new Map<number, number>();
   for (const slash of ledger.slashes) reasons.set(slash.reason, (reasons.get(slash.reason) ?? 0) + 1);
   const slashReason = maxBy([...reasons], ([, n]) => n)[0];
   return {
     busyCaller,
+    busyEarner,
     busyProvider,
     busyStaker,
     topContributor,
     richInvoiceId: rich.invoiceId,
     busiestModel,
-    fromDay: toDay - 6,
+    fromDay,
     toDay,
     slashReason,
   };
@@ -210,10 +219,11 @@ export function declaredVariables(query: string): Map<string, string> {
 }
 
 const NAME_RULES: [RegExp, (picks: LedgerPicks, cursor: string) => unknown][] = [
-  [/^(caller|account|address|accountAddress|holder|payer|user|owner|wallet)$/i, (p) => p.busyCaller],
+  [/^(caller|payer|user|wallet)$/i, (p) => p.busyCaller],
+  [/^(account|address|accountAddress|holder|owner|earner)$/i, (p) => p.busyEarner],
   [/^provider$/i, (p) => p.busyProvider],
   [/^staker$/i, (p) => p.busyStaker],
-  [/^(contributor|payee|earner)$/i, (p) => p.topContributor],
+  [/^(contributor|payee)$/i, (p) => p.topContributor],
   [/^(invoiceId|invoice|id)$/i, (p) => p.richInvoiceId],
   [/^(modelId|model)$/i, (p) => p.busiestModel],
   [/^(fromDay|dayFrom|from|dayGte|startDay|sinceDay|firstDay)$/i, (p) => p.fromDay],
@@ -249,8 +259,13 @@ export function resolveVariables(
   return { variables, fromLedger, missing };
 }
 
-/** The README's queries if it has any, else the built-in equivalents. */
-export function loadQueries(): { queries: Omit<BenchQuery, "source">[]; source: string } {
+/** The README's queries if it has any, else the built-in equivalents; or those of `file` (same markers). */
+export function loadQueries(file?: string): { queries: Omit<BenchQuery, "source">[]; source: string } {
+  if (file) {
+    const queries = parseReadmeQueries(readFileSync(file, "utf8"));
+    if (queries.length === 0) throw new Error(`${file} has no <!-- query:NAME --> blocks`);
+    return { queries, source: path.relative(ROOT, path.resolve(file)) };
+  }
   const readme = path.join(ROOT, "README.md");
   if (existsSync(readme)) {
     const queries = parseReadmeQueries(readFileSync(readme, "utf8"));
@@ -340,9 +355,11 @@ export async function runQueries(options: {
   concurrencies: number[];
   durationSeconds: number;
   warmupSeconds: number;
+  /** Markdown with `<!-- query:NAME -->` blocks instead of README.md (experiments with variants). */
+  queriesFile?: string;
   log: (message: string) => void;
 }): Promise<{ results: QueryResult[]; queries: BenchQuery[]; source: string }> {
-  const { queries: raw, source } = loadQueries();
+  const { queries: raw, source } = loadQueries(options.queriesFile);
   const picks = pickFromLedger(options.ledger);
   const cursor = await slashCursor(options.ponder, picks.slashReason);
   const queries: BenchQuery[] = raw.map((query) => {

@@ -43,6 +43,9 @@ const HELP = `usage: npm run bench -- [options]
   --ponder-env NAME=VALUE environment of the indexer (repeatable), e.g. ETH_GET_LOGS_BLOCK_RANGE=100
   --ponder-node-arg ARG   a flag for the indexer's Node (repeatable), e.g. --max-old-space-size=1024
                           or --cpu-prof --cpu-prof-dir=/tmp/prof (profiles; not allowed in NODE_OPTIONS)
+  --queries-file FILE     queries from FILE (same <!-- query:NAME --> markers) instead of README.md
+  --vacuum                VACUUM ANALYZE our tables after the backfill, before the queries (what
+                          autovacuum does a few minutes later; by default the queries run right away)
   --label TEXT            names the run in BENCHMARKS.md (e.g. "before", "after cache tuning")
   --history               append the run's row to BENCHMARKS.md's history even for --quick
   --no-write              write neither bench/results/ nor BENCHMARKS.md (experiments; every run's
@@ -61,6 +64,8 @@ type Options = {
   pgFlags: Record<string, string>;
   ponderEnv: Record<string, string>;
   nodeArgs: string[];
+  queriesFile: string | undefined;
+  vacuum: boolean;
   label: string;
   history: boolean;
   write: boolean;
@@ -97,6 +102,8 @@ function parseOptions(): Options | null {
       "pg-flag": { type: "string", multiple: true },
       "ponder-env": { type: "string", multiple: true },
       "ponder-node-arg": { type: "string", multiple: true },
+      "queries-file": { type: "string" },
+      vacuum: { type: "boolean" },
       label: { type: "string" },
       history: { type: "boolean" },
       "no-write": { type: "boolean" },
@@ -133,6 +140,8 @@ function parseOptions(): Options | null {
     pgFlags: pairs(values["pg-flag"], "pg-flag"),
     ponderEnv: pairs(values["ponder-env"], "ponder-env"),
     nodeArgs: values["ponder-node-arg"] ?? [],
+    queriesFile: values["queries-file"],
+    vacuum: values.vacuum ?? false,
     label: values.label ?? "",
     history: values.history ?? !quick,
     write: !values["no-write"],
@@ -266,7 +275,13 @@ async function main() {
       );
       try {
         if (!options.skip.has("queries")) {
+          if (options.vacuum) {
+            const began = performance.now();
+            pg.query("VACUUM ANALYZE");
+            log(`vacuum analyze: ${((performance.now() - began) / 1000).toFixed(1)} s`);
+          }
           const run = await runQueries({
+            queriesFile: options.queriesFile,
             ponder,
             ledger: chain.ledger,
             concurrencies: options.concurrencies,
@@ -279,6 +294,7 @@ async function main() {
             source: run.source,
             durationSeconds: options.querySeconds,
             database: "postgres",
+            vacuumedBefore: options.vacuum,
             queries: run.queries.map((q) => ({ name: q.name, variables: q.variables })),
           };
         }

@@ -75,6 +75,9 @@ export async function startBenchPostgres(extraFlags: Record<string, string> = {}
     target.pathname = `/${database}`;
     return execFileSync("psql", [target.toString(), "-v", "ON_ERROR_STOP=1", "-At", "-c", sql], {
       encoding: "utf8",
+      // NOTICEs (e.g. what DROP SCHEMA ... CASCADE drops) stay out of the benchmark's output.
+      env: { ...process.env, PGOPTIONS: "-c client_min_messages=warning" },
+      stdio: ["ignore", "pipe", "pipe"],
     }).trim();
   };
   const version = query("SHOW server_version");
