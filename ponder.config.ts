@@ -1,8 +1,8 @@
 import { createConfig } from "ponder";
-import { fallback, http } from "viem";
 import { InvoiceRegistryAbi } from "./abis/InvoiceRegistry";
 import { SettlementEngineAbi } from "./abis/SettlementEngine";
 import { StakeManagerAbi } from "./abis/StakeManager";
+import { rpcTransport } from "./config/rpc-transport";
 import { type IndexerSettings, loadIndexerSettings, SettingsError } from "./config/settings";
 
 function settingsOrExit(): IndexerSettings {
@@ -18,37 +18,36 @@ function settingsOrExit(): IndexerSettings {
 
 const settings = settingsOrExit();
 
-// viem caps an HTTP answer at 10 MB; a backfill's eth_getLogs over a busy range is larger.
-const transports = settings.rpcUrls.map((url) => http(url, { maxResponseBodySize: false, retryCount: 5 }));
+// One Ponder chain per chain of the deployment (one, "openledger", for a single-chain file). Each
+// chain's RPC is config/rpc-transport.ts: its URLs in order with failover, and its rate limit.
+const chains = Object.fromEntries(
+  settings.chains.map((chain) => [
+    chain.name,
+    {
+      id: chain.chainId,
+      rpc: rpcTransport({ chainName: chain.name, urls: chain.rpcUrls, requestsPerSecond: chain.requestsPerSecond }),
+      pollingInterval: chain.pollingIntervalMs,
+      ethGetLogsBlockRange: chain.ethGetLogsBlockRange,
+    },
+  ]),
+);
+
+/** Each contract on every chain, at that chain's address and start block. */
+function onEveryChain(contract: "StakeManager" | "InvoiceRegistry" | "SettlementEngine") {
+  return Object.fromEntries(
+    settings.chains.map((chain) => [chain.name, { address: chain.contracts[contract], startBlock: chain.startBlock }]),
+  );
+}
 
 export default createConfig({
   database: settings.database,
-  chains: {
-    openledger: {
-      id: settings.chainId,
-      rpc: transports.length === 1 ? transports[0] : fallback(transports),
-      pollingInterval: settings.pollingIntervalMs,
-      ethGetLogsBlockRange: settings.ethGetLogsBlockRange,
-    },
-  },
+  // Every table is keyed by chainId, so no row is shared between chains: by default each chain is
+  // indexed in its own order as fast as its RPC allows (README, "Several chains").
+  ordering: settings.ordering,
+  chains,
   contracts: {
-    StakeManager: {
-      chain: "openledger",
-      abi: StakeManagerAbi,
-      address: settings.contracts.StakeManager,
-      startBlock: settings.startBlock,
-    },
-    InvoiceRegistry: {
-      chain: "openledger",
-      abi: InvoiceRegistryAbi,
-      address: settings.contracts.InvoiceRegistry,
-      startBlock: settings.startBlock,
-    },
-    SettlementEngine: {
-      chain: "openledger",
-      abi: SettlementEngineAbi,
-      address: settings.contracts.SettlementEngine,
-      startBlock: settings.startBlock,
-    },
+    StakeManager: { abi: StakeManagerAbi, chain: onEveryChain("StakeManager") },
+    InvoiceRegistry: { abi: InvoiceRegistryAbi, chain: onEveryChain("InvoiceRegistry") },
+    SettlementEngine: { abi: SettlementEngineAbi, chain: onEveryChain("SettlementEngine") },
   },
 });

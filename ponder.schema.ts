@@ -4,13 +4,21 @@
  * Rows made from an event carry `blockNumber`, `timestamp` and `txHash`. Event rows are keyed by
  * `id` = Ponder's event id, a checkpoint string that sorts in chain order (block timestamp, chain,
  * block, transaction index, log index): it is the cursor bots page by, and unique per (tx, log).
+ *
+ * Several chains: every table has `chainId` (the EIP-155 id of the chain the row comes from) first
+ * in its primary key, so ids the contracts hand out per chain (invoice, bundle and request ids,
+ * accounts, models, days) never collide: `invoice` is keyed by (chainId, invoiceId), event rows by
+ * (chainId, id), `protocolDaily` by (chainId, day). Relations join on chainId too, and GraphQL's
+ * singular lookups take it: `invoice(chainId: 1, invoiceId: "7")`. Totals across chains are sums
+ * over chainId (README, "Several chains").
  */
 import { index, onchainTable, primaryKey, relations } from "ponder";
 
 export const account = onchainTable(
   "account",
   (t) => ({
-    address: t.hex().primaryKey(),
+    chainId: t.integer().notNull(),
+    address: t.hex().notNull(),
     /** OPEN paid as caller for settled invoices, net of refunds. */
     spent: t.bigint().notNull().default(0n),
     /** Everything credited: payouts, and tax while the account was the treasury. */
@@ -32,13 +40,18 @@ export const account = onchainTable(
     lastRequestId: t.bigint(),
   }),
   // Top earners and leaderboards order by these.
-  (table) => ({ earnedIndex: index().on(table.earned), stakeIndex: index().on(table.stake) }),
+  (table) => ({
+    pk: primaryKey({ columns: [table.chainId, table.address] }),
+    earnedIndex: index().on(table.earned),
+    stakeIndex: index().on(table.stake),
+  }),
 );
 
 export const model = onchainTable(
   "model",
   (t) => ({
-    modelId: t.hex().primaryKey(),
+    chainId: t.integer().notNull(),
+    modelId: t.hex().notNull(),
     provider: t.hex().notNull(),
     pricePerKToken: t.bigint().notNull(),
     sloLatencyMs: t.integer().notNull(),
@@ -51,13 +64,17 @@ export const model = onchainTable(
     blockNumber: t.bigint().notNull(),
     txHash: t.hex().notNull(),
   }),
-  (table) => ({ providerIndex: index().on(table.provider) }),
+  (table) => ({
+    pk: primaryKey({ columns: [table.chainId, table.modelId] }),
+    providerIndex: index().on(table.provider),
+  }),
 );
 
 export const invoice = onchainTable(
   "invoice",
   (t) => ({
-    invoiceId: t.bigint().primaryKey(),
+    chainId: t.integer().notNull(),
+    invoiceId: t.bigint().notNull(),
     // parties
     caller: t.hex().notNull(),
     modelId: t.hex().notNull(),
@@ -108,6 +125,7 @@ export const invoice = onchainTable(
     txHash: t.hex().notNull(),
   }),
   (table) => ({
+    pk: primaryKey({ columns: [table.chainId, table.invoiceId] }),
     callerIndex: index().on(table.caller, table.invoiceId),
     providerIndex: index().on(table.provider, table.invoiceId),
     holderIndex: index().on(table.holder, table.invoiceId),
@@ -120,6 +138,7 @@ export const invoice = onchainTable(
 export const invoiceShare = onchainTable(
   "invoice_share",
   (t) => ({
+    chainId: t.integer().notNull(),
     invoiceId: t.bigint().notNull(),
     position: t.integer().notNull(),
     contributor: t.hex().notNull(),
@@ -129,7 +148,7 @@ export const invoiceShare = onchainTable(
     credited: t.bigint(),
   }),
   (table) => ({
-    pk: primaryKey({ columns: [table.invoiceId, table.position] }),
+    pk: primaryKey({ columns: [table.chainId, table.invoiceId, table.position] }),
     contributorIndex: index().on(table.contributor),
   }),
 );
@@ -137,6 +156,7 @@ export const invoiceShare = onchainTable(
 export const datasetUse = onchainTable(
   "dataset_use",
   (t) => ({
+    chainId: t.integer().notNull(),
     invoiceId: t.bigint().notNull(),
     position: t.integer().notNull(),
     datasetHash: t.hex().notNull(),
@@ -144,25 +164,31 @@ export const datasetUse = onchainTable(
     version: t.integer().notNull(),
   }),
   (table) => ({
-    pk: primaryKey({ columns: [table.invoiceId, table.position] }),
+    pk: primaryKey({ columns: [table.chainId, table.invoiceId, table.position] }),
     datasetIndex: index().on(table.datasetHash),
   }),
 );
 
-export const dataset = onchainTable("dataset", (t) => ({
-  datasetHash: t.hex().primaryKey(),
-  datanetId: t.hex().notNull(),
-  version: t.integer().notNull(),
-  /** Invoices that list it; an invoice listing it twice counts once. */
-  invoices: t.integer().notNull().default(0),
-  /** inputTokens + outputTokens of those invoices. */
-  tokens: t.bigint().notNull().default(0n),
-}));
+export const dataset = onchainTable(
+  "dataset",
+  (t) => ({
+    chainId: t.integer().notNull(),
+    datasetHash: t.hex().notNull(),
+    datanetId: t.hex().notNull(),
+    version: t.integer().notNull(),
+    /** Invoices that list it; an invoice listing it twice counts once. */
+    invoices: t.integer().notNull().default(0),
+    /** inputTokens + outputTokens of those invoices. */
+    tokens: t.bigint().notNull().default(0n),
+  }),
+  (table) => ({ pk: primaryKey({ columns: [table.chainId, table.datasetHash] }) }),
+);
 
 export const invoiceTransfer = onchainTable(
   "invoice_transfer",
   (t) => ({
-    id: t.text().primaryKey(),
+    chainId: t.integer().notNull(),
+    id: t.text().notNull(),
     invoiceId: t.bigint().notNull(),
     from: t.hex().notNull(),
     to: t.hex().notNull(),
@@ -173,13 +199,18 @@ export const invoiceTransfer = onchainTable(
     timestamp: t.bigint().notNull(),
     txHash: t.hex().notNull(),
   }),
-  (table) => ({ invoiceIndex: index().on(table.invoiceId), toIndex: index().on(table.to) }),
+  (table) => ({
+    pk: primaryKey({ columns: [table.chainId, table.id] }),
+    invoiceIndex: index().on(table.invoiceId),
+    toIndex: index().on(table.to),
+  }),
 );
 
 export const bundle = onchainTable(
   "bundle",
   (t) => ({
-    bundleId: t.bigint().primaryKey(),
+    chainId: t.integer().notNull(),
+    bundleId: t.bigint().notNull(),
     owner: t.hex().notNull(),
     name: t.text().notNull(),
     memberIds: t.bigint().array().notNull(),
@@ -192,13 +223,14 @@ export const bundle = onchainTable(
     blockNumber: t.bigint().notNull(),
     txHash: t.hex().notNull(),
   }),
-  (table) => ({ ownerIndex: index().on(table.owner) }),
+  (table) => ({ pk: primaryKey({ columns: [table.chainId, table.bundleId] }), ownerIndex: index().on(table.owner) }),
 );
 
 export const payout = onchainTable(
   "payout",
   (t) => ({
-    id: t.text().primaryKey(),
+    chainId: t.integer().notNull(),
+    id: t.text().notNull(),
     invoiceId: t.bigint().notNull(),
     account: t.hex().notNull(),
     role: t.integer().notNull(),
@@ -208,13 +240,18 @@ export const payout = onchainTable(
     timestamp: t.bigint().notNull(),
     txHash: t.hex().notNull(),
   }),
-  (table) => ({ invoiceIndex: index().on(table.invoiceId), accountIndex: index().on(table.account, table.id) }),
+  (table) => ({
+    pk: primaryKey({ columns: [table.chainId, table.id] }),
+    invoiceIndex: index().on(table.invoiceId),
+    accountIndex: index().on(table.account, table.id),
+  }),
 );
 
 export const claim = onchainTable(
   "claim",
   (t) => ({
-    id: t.text().primaryKey(),
+    chainId: t.integer().notNull(),
+    id: t.text().notNull(),
     account: t.hex().notNull(),
     amount: t.bigint().notNull(),
     blockNumber: t.bigint().notNull(),
@@ -222,13 +259,14 @@ export const claim = onchainTable(
     timestamp: t.bigint().notNull(),
     txHash: t.hex().notNull(),
   }),
-  (table) => ({ accountIndex: index().on(table.account) }),
+  (table) => ({ pk: primaryKey({ columns: [table.chainId, table.id] }), accountIndex: index().on(table.account) }),
 );
 
 export const stakeChange = onchainTable(
   "stake_change",
   (t) => ({
-    id: t.text().primaryKey(),
+    chainId: t.integer().notNull(),
+    id: t.text().notNull(),
     staker: t.hex().notNull(),
     kind: t.text().$type<"stake" | "unstakeRequest" | "unstake" | "slash">().notNull(),
     amount: t.bigint().notNull(),
@@ -241,13 +279,17 @@ export const stakeChange = onchainTable(
     timestamp: t.bigint().notNull(),
     txHash: t.hex().notNull(),
   }),
-  (table) => ({ stakerIndex: index().on(table.staker, table.id) }),
+  (table) => ({
+    pk: primaryKey({ columns: [table.chainId, table.id] }),
+    stakerIndex: index().on(table.staker, table.id),
+  }),
 );
 
 export const unstakeRequest = onchainTable(
   "unstake_request",
   (t) => ({
-    requestId: t.bigint().primaryKey(),
+    chainId: t.integer().notNull(),
+    requestId: t.bigint().notNull(),
     staker: t.hex().notNull(),
     amount: t.bigint().notNull(),
     /** Requested amount less what slashes took. */
@@ -262,13 +304,17 @@ export const unstakeRequest = onchainTable(
     blockNumber: t.bigint().notNull(),
     txHash: t.hex().notNull(),
   }),
-  (table) => ({ stakerIndex: index().on(table.staker, table.requestId) }),
+  (table) => ({
+    pk: primaryKey({ columns: [table.chainId, table.requestId] }),
+    stakerIndex: index().on(table.staker, table.requestId),
+  }),
 );
 
 export const slash = onchainTable(
   "slash",
   (t) => ({
-    id: t.text().primaryKey(),
+    chainId: t.integer().notNull(),
+    id: t.text().notNull(),
     staker: t.hex().notNull(),
     /** Null when the slash is not tied to an invoice (event invoiceId 0). */
     invoiceId: t.bigint(),
@@ -282,6 +328,7 @@ export const slash = onchainTable(
     txHash: t.hex().notNull(),
   }),
   (table) => ({
+    pk: primaryKey({ columns: [table.chainId, table.id] }),
     stakerIndex: index().on(table.staker, table.id),
     reasonIndex: index().on(table.reason, table.id),
     invoiceIndex: index().on(table.invoiceId),
@@ -291,7 +338,8 @@ export const slash = onchainTable(
 export const rateChange = onchainTable(
   "rate_change",
   (t) => ({
-    id: t.text().primaryKey(),
+    chainId: t.integer().notNull(),
+    id: t.text().notNull(),
     kind: t.text().$type<"taxRate" | "modelTerms" | "modelRegistered" | "cooldown" | "treasury">().notNull(),
     /** Set for model terms. */
     modelId: t.hex(),
@@ -309,13 +357,14 @@ export const rateChange = onchainTable(
     timestamp: t.bigint().notNull(),
     txHash: t.hex().notNull(),
   }),
-  (table) => ({ modelIndex: index().on(table.modelId) }),
+  (table) => ({ pk: primaryKey({ columns: [table.chainId, table.id] }), modelIndex: index().on(table.modelId) }),
 );
 
 export const activity = onchainTable(
   "activity",
   (t) => ({
-    id: t.text().primaryKey(),
+    chainId: t.integer().notNull(),
+    id: t.text().notNull(),
     /** The event's name, e.g. InvoiceIssued, Slashed. */
     type: t.text().notNull(),
     contract: t.text().notNull(),
@@ -332,6 +381,7 @@ export const activity = onchainTable(
     txHash: t.hex().notNull(),
   }),
   (table) => ({
+    pk: primaryKey({ columns: [table.chainId, table.id] }),
     invoiceIndex: index().on(table.invoiceId, table.id),
     accountIndex: index().on(table.account, table.id),
     typeIndex: index().on(table.type, table.id),
@@ -341,6 +391,7 @@ export const activity = onchainTable(
 export const earningsDaily = onchainTable(
   "earnings_daily",
   (t) => ({
+    chainId: t.integer().notNull(),
     account: t.hex().notNull(),
     /** 0 protocol tax (treasury), 1 data provider, 2 model optimizer, 3 router, 4 holder. */
     role: t.integer().notNull(),
@@ -349,7 +400,7 @@ export const earningsDaily = onchainTable(
     payouts: t.integer().notNull(),
   }),
   (table) => ({
-    pk: primaryKey({ columns: [table.account, table.role, table.day] }),
+    pk: primaryKey({ columns: [table.chainId, table.account, table.role, table.day] }),
     dayIndex: index().on(table.day),
   }),
 );
@@ -357,6 +408,7 @@ export const earningsDaily = onchainTable(
 export const modelDaily = onchainTable(
   "model_daily",
   (t) => ({
+    chainId: t.integer().notNull(),
     modelId: t.hex().notNull(),
     day: t.integer().notNull(),
     invoices: t.integer().notNull().default(0),
@@ -370,24 +422,33 @@ export const modelDaily = onchainTable(
     paid: t.bigint().notNull().default(0n),
     refunds: t.bigint().notNull().default(0n),
   }),
-  (table) => ({ pk: primaryKey({ columns: [table.modelId, table.day] }), dayIndex: index().on(table.day) }),
+  (table) => ({
+    pk: primaryKey({ columns: [table.chainId, table.modelId, table.day] }),
+    dayIndex: index().on(table.day),
+  }),
 );
 
-export const protocolDaily = onchainTable("protocol_daily", (t) => ({
-  day: t.integer().primaryKey(),
-  invoices: t.integer().notNull().default(0),
-  gross: t.bigint().notNull().default(0n),
-  settled: t.integer().notNull().default(0),
-  paid: t.bigint().notNull().default(0n),
-  tax: t.bigint().notNull().default(0n),
-  refunds: t.bigint().notNull().default(0n),
-  slashed: t.bigint().notNull().default(0n),
-}));
+export const protocolDaily = onchainTable(
+  "protocol_daily",
+  (t) => ({
+    chainId: t.integer().notNull(),
+    day: t.integer().notNull(),
+    invoices: t.integer().notNull().default(0),
+    gross: t.bigint().notNull().default(0n),
+    settled: t.integer().notNull().default(0),
+    paid: t.bigint().notNull().default(0n),
+    tax: t.bigint().notNull().default(0n),
+    refunds: t.bigint().notNull().default(0n),
+    slashed: t.bigint().notNull().default(0n),
+  }),
+  (table) => ({ pk: primaryKey({ columns: [table.chainId, table.day] }) }),
+);
 
 export const anomaly = onchainTable(
   "anomaly",
   (t) => ({
-    id: t.text().primaryKey(),
+    chainId: t.integer().notNull(),
+    id: t.text().notNull(),
     /** The event that could not be applied as the contracts promise. */
     event: t.text().notNull(),
     /** A stable code, e.g. unknown_invoice, shares_over_total, settlement_mismatch. */
@@ -400,16 +461,21 @@ export const anomaly = onchainTable(
     timestamp: t.bigint().notNull(),
     txHash: t.hex().notNull(),
   }),
-  (table) => ({ codeIndex: index().on(table.code) }),
+  (table) => ({ pk: primaryKey({ columns: [table.chainId, table.id] }), codeIndex: index().on(table.code) }),
 );
 
-/** Protocol-wide state the handlers need: the current treasury (credited the tax). One row, id 1. */
-export const protocolState = onchainTable("protocol_state", (t) => ({
-  id: t.integer().primaryKey(),
-  treasury: t.hex(),
-  taxRateBps: t.integer(),
-  cooldown: t.bigint(),
-}));
+/** Protocol-wide state the handlers need: the current treasury (credited the tax). One row per chain, id 1. */
+export const protocolState = onchainTable(
+  "protocol_state",
+  (t) => ({
+    chainId: t.integer().notNull(),
+    id: t.integer().notNull(),
+    treasury: t.hex(),
+    taxRateBps: t.integer(),
+    cooldown: t.bigint(),
+  }),
+  (table) => ({ pk: primaryKey({ columns: [table.chainId, table.id] }) }),
+);
 
 // ----------------------------------------------------------------------------------- relations
 
@@ -427,7 +493,10 @@ export const accountRelations = relations(account, ({ many }) => ({
 }));
 
 export const modelRelations = relations(model, ({ one, many }) => ({
-  providerAccount: one(account, { fields: [model.provider], references: [account.address] }),
+  providerAccount: one(account, {
+    fields: [model.chainId, model.provider],
+    references: [account.chainId, account.address],
+  }),
   /** Named apart from the `invoices` counter, which GraphQL would otherwise hide. */
   issuedInvoices: many(invoice),
   daily: many(modelDaily),
@@ -435,15 +504,23 @@ export const modelRelations = relations(model, ({ one, many }) => ({
 }));
 
 export const invoiceRelations = relations(invoice, ({ one, many }) => ({
-  callerAccount: one(account, { fields: [invoice.caller], references: [account.address], relationName: "caller" }),
+  callerAccount: one(account, {
+    fields: [invoice.chainId, invoice.caller],
+    references: [account.chainId, account.address],
+    relationName: "caller",
+  }),
   providerAccount: one(account, {
-    fields: [invoice.provider],
-    references: [account.address],
+    fields: [invoice.chainId, invoice.provider],
+    references: [account.chainId, account.address],
     relationName: "provider",
   }),
-  holderAccount: one(account, { fields: [invoice.holder], references: [account.address], relationName: "holder" }),
-  model: one(model, { fields: [invoice.modelId], references: [model.modelId] }),
-  bundle: one(bundle, { fields: [invoice.bundleId], references: [bundle.bundleId] }),
+  holderAccount: one(account, {
+    fields: [invoice.chainId, invoice.holder],
+    references: [account.chainId, account.address],
+    relationName: "holder",
+  }),
+  model: one(model, { fields: [invoice.chainId, invoice.modelId], references: [model.chainId, model.modelId] }),
+  bundle: one(bundle, { fields: [invoice.chainId, invoice.bundleId], references: [bundle.chainId, bundle.bundleId] }),
   shares: many(invoiceShare),
   datasets: many(datasetUse),
   transfers: many(invoiceTransfer),
@@ -453,61 +530,103 @@ export const invoiceRelations = relations(invoice, ({ one, many }) => ({
 }));
 
 export const invoiceShareRelations = relations(invoiceShare, ({ one }) => ({
-  invoice: one(invoice, { fields: [invoiceShare.invoiceId], references: [invoice.invoiceId] }),
-  contributorAccount: one(account, { fields: [invoiceShare.contributor], references: [account.address] }),
+  invoice: one(invoice, {
+    fields: [invoiceShare.chainId, invoiceShare.invoiceId],
+    references: [invoice.chainId, invoice.invoiceId],
+  }),
+  contributorAccount: one(account, {
+    fields: [invoiceShare.chainId, invoiceShare.contributor],
+    references: [account.chainId, account.address],
+  }),
 }));
 
 export const datasetUseRelations = relations(datasetUse, ({ one }) => ({
-  invoice: one(invoice, { fields: [datasetUse.invoiceId], references: [invoice.invoiceId] }),
-  dataset: one(dataset, { fields: [datasetUse.datasetHash], references: [dataset.datasetHash] }),
+  invoice: one(invoice, {
+    fields: [datasetUse.chainId, datasetUse.invoiceId],
+    references: [invoice.chainId, invoice.invoiceId],
+  }),
+  dataset: one(dataset, {
+    fields: [datasetUse.chainId, datasetUse.datasetHash],
+    references: [dataset.chainId, dataset.datasetHash],
+  }),
 }));
 
 export const datasetRelations = relations(dataset, ({ many }) => ({ uses: many(datasetUse) }));
 
 export const invoiceTransferRelations = relations(invoiceTransfer, ({ one }) => ({
-  invoice: one(invoice, { fields: [invoiceTransfer.invoiceId], references: [invoice.invoiceId] }),
+  invoice: one(invoice, {
+    fields: [invoiceTransfer.chainId, invoiceTransfer.invoiceId],
+    references: [invoice.chainId, invoice.invoiceId],
+  }),
 }));
 
 export const bundleRelations = relations(bundle, ({ one, many }) => ({
-  ownerAccount: one(account, { fields: [bundle.owner], references: [account.address] }),
+  ownerAccount: one(account, {
+    fields: [bundle.chainId, bundle.owner],
+    references: [account.chainId, account.address],
+  }),
   members: many(invoice),
 }));
 
 export const payoutRelations = relations(payout, ({ one }) => ({
-  invoice: one(invoice, { fields: [payout.invoiceId], references: [invoice.invoiceId] }),
-  accountRow: one(account, { fields: [payout.account], references: [account.address] }),
+  invoice: one(invoice, {
+    fields: [payout.chainId, payout.invoiceId],
+    references: [invoice.chainId, invoice.invoiceId],
+  }),
+  accountRow: one(account, {
+    fields: [payout.chainId, payout.account],
+    references: [account.chainId, account.address],
+  }),
 }));
 
 export const claimRelations = relations(claim, ({ one }) => ({
-  accountRow: one(account, { fields: [claim.account], references: [account.address] }),
+  accountRow: one(account, { fields: [claim.chainId, claim.account], references: [account.chainId, account.address] }),
 }));
 
 export const stakeChangeRelations = relations(stakeChange, ({ one }) => ({
-  stakerAccount: one(account, { fields: [stakeChange.staker], references: [account.address] }),
+  stakerAccount: one(account, {
+    fields: [stakeChange.chainId, stakeChange.staker],
+    references: [account.chainId, account.address],
+  }),
 }));
 
 export const unstakeRequestRelations = relations(unstakeRequest, ({ one }) => ({
-  stakerAccount: one(account, { fields: [unstakeRequest.staker], references: [account.address] }),
+  stakerAccount: one(account, {
+    fields: [unstakeRequest.chainId, unstakeRequest.staker],
+    references: [account.chainId, account.address],
+  }),
 }));
 
 export const slashRelations = relations(slash, ({ one }) => ({
-  stakerAccount: one(account, { fields: [slash.staker], references: [account.address] }),
-  invoice: one(invoice, { fields: [slash.invoiceId], references: [invoice.invoiceId] }),
+  stakerAccount: one(account, {
+    fields: [slash.chainId, slash.staker],
+    references: [account.chainId, account.address],
+  }),
+  invoice: one(invoice, { fields: [slash.chainId, slash.invoiceId], references: [invoice.chainId, invoice.invoiceId] }),
 }));
 
 export const rateChangeRelations = relations(rateChange, ({ one }) => ({
-  model: one(model, { fields: [rateChange.modelId], references: [model.modelId] }),
+  model: one(model, { fields: [rateChange.chainId, rateChange.modelId], references: [model.chainId, model.modelId] }),
 }));
 
 export const activityRelations = relations(activity, ({ one }) => ({
-  invoice: one(invoice, { fields: [activity.invoiceId], references: [invoice.invoiceId] }),
-  accountRow: one(account, { fields: [activity.account], references: [account.address] }),
+  invoice: one(invoice, {
+    fields: [activity.chainId, activity.invoiceId],
+    references: [invoice.chainId, invoice.invoiceId],
+  }),
+  accountRow: one(account, {
+    fields: [activity.chainId, activity.account],
+    references: [account.chainId, account.address],
+  }),
 }));
 
 export const earningsDailyRelations = relations(earningsDaily, ({ one }) => ({
-  accountRow: one(account, { fields: [earningsDaily.account], references: [account.address] }),
+  accountRow: one(account, {
+    fields: [earningsDaily.chainId, earningsDaily.account],
+    references: [account.chainId, account.address],
+  }),
 }));
 
 export const modelDailyRelations = relations(modelDaily, ({ one }) => ({
-  model: one(model, { fields: [modelDaily.modelId], references: [model.modelId] }),
+  model: one(model, { fields: [modelDaily.chainId, modelDaily.modelId], references: [model.chainId, model.modelId] }),
 }));

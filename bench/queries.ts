@@ -50,8 +50,8 @@ export const BUILT_IN_QUERIES: Omit<BenchQuery, "source">[] = [
   },
   {
     name: "frontend_invoice_story",
-    query: `query InvoiceStory($invoiceId: BigInt!) {
-  invoice(invoiceId: $invoiceId) {
+    query: `query InvoiceStory($chainId: Float!, $invoiceId: BigInt!) {
+  invoice(chainId: $chainId, invoiceId: $invoiceId) {
     invoiceId status caller provider holder modelId agentId
     inputTokens outputTokens latencyMs sloLatencyMs sloMet modelVersion trainingLogHash
     amount feeMultiplierBps taxRateBps penaltyBps providerStake dueAt
@@ -63,19 +63,21 @@ export const BUILT_IN_QUERIES: Omit<BenchQuery, "source">[] = [
     activity(orderBy: "id") { items { type account counterparty amount timestamp } }
   }
 }`,
-    variables: {},
+    // The bench chain is one anvil chain: every key starts with its chainId.
+    variables: { chainId: 31337 },
   },
   {
     name: "frontend_model_page",
-    query: `query ModelPage($modelId: String!) {
-  model(modelId: $modelId) {
+    query: `query ModelPage($chainId: Float!, $modelId: String!) {
+  model(chainId: $chainId, modelId: $modelId) {
     modelId provider pricePerKToken sloLatencyMs penaltyBps invoices tokens gross sloMet registeredAt
     daily(orderBy: "day", orderDirection: "desc", limit: 30) {
       items { day invoices inputTokens outputTokens gross sloMet latencySum latencyMax settled paid refunds }
     }
   }
 }`,
-    variables: {},
+    // The bench chain is one anvil chain: every key starts with its chainId.
+    variables: { chainId: 31337 },
   },
   {
     name: "analyst_earnings_by_day",

@@ -5,6 +5,8 @@
  * two ways: from the block's timestamp (whole seconds, as the issue defines it; anvil stamps a
  * block with the second it is mined in, so this includes up to a second of rounding), and from the
  * moment the block was first seen on the node (polled every 20 ms), which isolates the indexer.
+ * The same two delays are measured for delivery on the push channel bots use: the `InvoiceIssued`
+ * messages of `GET /streams/activity` (Server-Sent Events), read as they arrive.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -30,6 +32,14 @@ export type RealtimeResult = {
   ratePerSecond: number;
   pollMs: number;
   pollingIntervalMs: number;
+  /** Delivery of each invoice's `InvoiceIssued` message on `GET /streams/activity`. */
+  stream: {
+    p50Ms: number;
+    p95Ms: number;
+    fromBlockSeen: { p50Ms: number; p95Ms: number };
+    messages: number;
+    missed: number;
+  };
   /** Ponder's own histograms: block arrival (mined → received) and processing (received → indexed). */
   ponder: { blockArrivalMeanMs: number | null; processingMeanMs: number | null; blocks: number };
   env: Record<string, string>;
@@ -128,6 +138,38 @@ export async function runRealtime(options: {
       }
     })();
 
+    // Stream watcher: the wall time each invoice's InvoiceIssued message arrives on the SSE stream.
+    const streamed = new Map<string, { at: number; block: number; timestamp: number }>();
+    const streamAbort = new AbortController();
+    const watchStream = (async () => {
+      try {
+        const response = await fetch(`${ponder.url}/streams/activity?type=InvoiceIssued&after=now`, {
+          signal: streamAbort.signal,
+        });
+        if (!response.ok || !response.body) throw new Error(`/streams/activity answered ${response.status}`);
+        const decoder = new TextDecoder();
+        let buffer = "";
+        for await (const chunk of response.body) {
+          const at = Date.now();
+          buffer += decoder.decode(chunk, { stream: true });
+          let end = buffer.indexOf("\n\n");
+          while (end >= 0) {
+            const message = buffer.slice(0, end);
+            buffer = buffer.slice(end + 2);
+            end = buffer.indexOf("\n\n");
+            if (!message.includes("event: activity")) continue;
+            const data = message.split("\n").find((line) => line.startsWith("data: "));
+            if (!data) continue;
+            const row = JSON.parse(data.slice(6)) as { invoiceId: string; blockNumber: string; timestamp: string };
+            if (!streamed.has(row.invoiceId))
+              streamed.set(row.invoiceId, { at, block: Number(row.blockNumber), timestamp: Number(row.timestamp) });
+          }
+        }
+      } catch (error) {
+        if (!streamAbort.signal.aborted) options.log(`realtime: stream watcher stopped: ${(error as Error).message}`);
+      }
+    })();
+
     const invoices = Math.ceil(options.rate * options.seconds);
     const ticks = Math.ceil(invoices / options.rate);
     // Half a simulated second per tick: the simulator's target timestamps stay behind the chain's,
@@ -147,11 +189,15 @@ export async function runRealtime(options: {
     const issued = Object.values(ledger.invoices);
     // Let the last block be indexed and seen.
     const lastBy = Date.now() + 10_000;
-    while (Date.now() < lastBy && issued.some((invoice) => !seen.has(invoice.invoiceId))) {
+    while (
+      Date.now() < lastBy &&
+      issued.some((invoice) => !seen.has(invoice.invoiceId) || !streamed.has(invoice.invoiceId))
+    ) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     watching = false;
-    await Promise.all([watchBlocks, watchInvoices]);
+    streamAbort.abort();
+    await Promise.all([watchBlocks, watchInvoices, watchStream]);
     const seconds = (Date.now() - started) / 1_000;
 
     const fromTimestamp: number[] = [];
@@ -167,12 +213,23 @@ export async function runRealtime(options: {
       const blockAt = blockSeenAt.get(row.block);
       if (blockAt !== undefined) fromSeen.push(row.at - blockAt);
     }
+    const streamFromTimestamp: number[] = [];
+    const streamFromSeen: number[] = [];
+    for (const invoice of issued) {
+      const message = streamed.get(invoice.invoiceId);
+      if (!message) continue;
+      streamFromTimestamp.push(message.at - message.timestamp * 1_000);
+      const blockAt = blockSeenAt.get(message.block);
+      if (blockAt !== undefined) streamFromSeen.push(message.at - blockAt);
+    }
     const samples = await scrapeMetrics(ponder.url);
     const arrival = histogramMean(samples, "ponder_realtime_block_arrival_latency");
     const processing = histogramMean(samples, "ponder_realtime_latency");
     options.log(
       `realtime: ${fromTimestamp.length} invoices seen (${missed} missed) of ${stats.invoices}; ` +
-        `p50 ${round(percentile(fromTimestamp, 50))} ms, p95 ${round(percentile(fromTimestamp, 95))} ms from the block timestamp`,
+        `p50 ${round(percentile(fromTimestamp, 50))} ms, p95 ${round(percentile(fromTimestamp, 95))} ms from the block timestamp; ` +
+        `stream: ${streamFromTimestamp.length} messages, p50 ${round(percentile(streamFromTimestamp, 50))} ms, ` +
+        `p95 ${round(percentile(streamFromTimestamp, 95))} ms`,
     );
     return {
       p50Ms: round(percentile(fromTimestamp, 50)),
@@ -182,6 +239,13 @@ export async function runRealtime(options: {
         p50Ms: round(percentile(fromSeen, 50)),
         p95Ms: round(percentile(fromSeen, 95)),
         maxMs: round(Math.max(...fromSeen)),
+      },
+      stream: {
+        p50Ms: round(percentile(streamFromTimestamp, 50)),
+        p95Ms: round(percentile(streamFromTimestamp, 95)),
+        fromBlockSeen: { p50Ms: round(percentile(streamFromSeen, 50)), p95Ms: round(percentile(streamFromSeen, 95)) },
+        messages: streamFromTimestamp.length,
+        missed: issued.length - streamFromTimestamp.length,
       },
       invoices: fromTimestamp.length,
       missed,

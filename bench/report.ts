@@ -106,6 +106,14 @@ export function evaluateTargets(results: Omit<Results, "targets">): Target[] {
       value: `${fmt(results.realtime.p95Ms)} ms`,
       met: results.realtime.p95Ms <= 1_500,
     });
+    if (results.realtime.stream) {
+      targets.push({
+        name: "realtime p95 on the stream (1 s blocks)",
+        target: "<= 1,500 ms",
+        value: `${fmt(results.realtime.stream.p95Ms)} ms`,
+        met: results.realtime.stream.p95Ms <= 1_500 && results.realtime.stream.missed === 0,
+      });
+    }
   }
   return targets;
 }
@@ -186,7 +194,12 @@ export function latestSection(results: Results, resultsFile: string): string {
       `Realtime (${r.blockTimeSeconds}-second blocks, ${r.ratePerSecond} invoices/s, ${r.invoices} invoices over ${r.seconds} s, ` +
         `GraphQL polled every ${r.pollMs} ms): from the block timestamp p50 **${fmt(r.p50Ms)} ms**, p95 **${fmt(r.p95Ms)} ms**; ` +
         `from the block's appearance on the node p50 ${fmt(r.fromBlockSeen.p50Ms)} ms, p95 ${fmt(r.fromBlockSeen.p95Ms)} ms` +
-        `${r.missed ? `; ${r.missed} invoices never seen` : ""}.`,
+        `${r.missed ? `; ${r.missed} invoices never seen` : ""}.` +
+        (r.stream
+          ? ` Delivered on \`GET /streams/activity\` (Server-Sent Events): from the block timestamp p50 **${fmt(r.stream.p50Ms)} ms**, ` +
+            `p95 **${fmt(r.stream.p95Ms)} ms**; from the block's appearance p50 ${fmt(r.stream.fromBlockSeen.p50Ms)} ms, ` +
+            `p95 ${fmt(r.stream.fromBlockSeen.p95Ms)} ms${r.stream.missed ? `; ${r.stream.missed} never delivered` : ""}.`
+          : ""),
     );
     lines.push("");
   }

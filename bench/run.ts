@@ -15,6 +15,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { ROOT } from "../scripts/lib/compile.js";
+import { memoryBudget } from "../scripts/lib/memory-budget.js";
 import { type BackfillResult, runBackfill } from "./backfill.js";
 import { type CeilingResult, measureCeiling } from "./ceiling.js";
 import { type BenchChain, prepareChain } from "./chain.js";
@@ -43,6 +44,8 @@ const HELP = `usage: npm run bench -- [options]
   --ponder-env NAME=VALUE environment of the indexer (repeatable), e.g. ETH_GET_LOGS_BLOCK_RANGE=100
   --ponder-node-arg ARG   a flag for the indexer's Node (repeatable), e.g. --max-old-space-size=1024
                           or --cpu-prof --cpu-prof-dir=/tmp/prof (profiles; not allowed in NODE_OPTIONS)
+  --memory-budget MB|off  the indexer's heap limit in MB, with a 32 MiB Ponder cache: what npm run start:prod
+                          applies (default: INDEXER_MAX_HEAP_MB or 384); off = Node's and Ponder's defaults
   --queries-file FILE     queries from FILE (same <!-- query:NAME --> markers) instead of README.md
   --vacuum                VACUUM ANALYZE our tables after the backfill, before the queries (what
                           autovacuum does a few minutes later; by default the queries run right away)
@@ -103,6 +106,7 @@ function parseOptions(): Options | null {
       "ponder-env": { type: "string", multiple: true },
       "ponder-node-arg": { type: "string", multiple: true },
       "queries-file": { type: "string" },
+      "memory-budget": { type: "string" },
       vacuum: { type: "boolean" },
       label: { type: "string" },
       history: { type: "boolean" },
@@ -138,14 +142,37 @@ function parseOptions(): Options | null {
     realtimeSeconds: positiveInteger("realtime-seconds", values["realtime-seconds"], quick ? 10 : 40),
     skip,
     pgFlags: pairs(values["pg-flag"], "pg-flag"),
-    ponderEnv: pairs(values["ponder-env"], "ponder-env"),
-    nodeArgs: values["ponder-node-arg"] ?? [],
+    ...withMemoryBudget(
+      pairs(values["ponder-env"], "ponder-env"),
+      values["ponder-node-arg"] ?? [],
+      values["memory-budget"],
+    ),
     queriesFile: values["queries-file"],
     vacuum: values.vacuum ?? false,
     label: values.label ?? "",
     history: values.history ?? !quick,
     write: !values["no-write"],
   };
+}
+
+/**
+ * The memory budget of `npm run start:prod` (scripts/lib/memory-budget.ts) as Node flags and Ponder
+ * environment, unless --ponder-node-arg or --ponder-env already set them.
+ */
+function withMemoryBudget(
+  ponderEnv: Record<string, string>,
+  nodeArgs: string[],
+  flag: string | undefined,
+): { ponderEnv: Record<string, string>; nodeArgs: string[] } {
+  const budget = memoryBudget(flag === undefined ? process.env : { ...process.env, INDEXER_MAX_HEAP_MB: flag });
+  const env = { ...ponderEnv };
+  const args = [...nodeArgs];
+  if (budget.cacheBytes !== null && env.PONDER_CACHE_BYTES === undefined)
+    env.PONDER_CACHE_BYTES = String(budget.cacheBytes);
+  if (budget.maxHeapMb !== null && !args.some((arg) => arg.startsWith("--max-old-space-size"))) {
+    args.push(`--max-old-space-size=${budget.maxHeapMb}`);
+  }
+  return { ponderEnv: env, nodeArgs: args };
 }
 
 const began = performance.now();

@@ -1,6 +1,7 @@
 /**
- * SQL over HTTP with @ponder/client: protocol-wide earnings by role per day, and each model's
- * revenue and SLO hit rate per day, for one month. Read-only: the indexer refuses writes.
+ * SQL over HTTP with @ponder/client: protocol-wide earnings by role per day (summed over every
+ * indexed chain), and each model's revenue and SLO hit rate per chain and day, for one month.
+ * Read-only: the indexer refuses writes.
  *
  *   INDEXER_URL=http://127.0.0.1:42069 npx tsx examples/analyst-sql.ts 20454
  */
@@ -26,6 +27,7 @@ const earningsByRole = await client.db
 // Revenue and SLO hit rate of each model per day, busiest model-days first.
 const modelDays = await client.db
   .select({
+    chainId: modelDaily.chainId,
     modelId: modelDaily.modelId,
     day: modelDaily.day,
     invoices: modelDaily.invoices,
@@ -35,7 +37,7 @@ const modelDays = await client.db
   })
   .from(modelDaily)
   .where(inMonth(modelDaily.day))
-  .orderBy(desc(modelDaily.invoices), asc(modelDaily.modelId), asc(modelDaily.day))
+  .orderBy(desc(modelDaily.invoices), asc(modelDaily.chainId), asc(modelDaily.modelId), asc(modelDaily.day))
   .limit(3);
 
 // Amounts are bigint wei: print them as decimal strings.

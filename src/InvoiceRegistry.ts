@@ -43,12 +43,14 @@ const finish = (
 
 /** Makes sure an address that a relation points at (holder, contributor, owner) has an account row. */
 async function ensureAccount(context: Context, address: `0x${string}`): Promise<void> {
-  await context.db.insert(account).values({ address }).onConflictDoNothing();
+  const chainId = context.chain.id;
+  await context.db.insert(account).values({ chainId, address }).onConflictDoNothing();
 }
 
 // ------------------------------------------------------------------------------------- models
 
 ponder.on("InvoiceRegistry:ModelRegistered", async ({ event, context }) => {
+  const chainId = context.chain.id;
   const { pricePerKToken, sloLatencyMs, penaltyBps } = event.args;
   const modelId = normalizeHex(event.args.modelId);
   const provider = normalizeHex(event.args.provider);
@@ -56,6 +58,7 @@ ponder.on("InvoiceRegistry:ModelRegistered", async ({ event, context }) => {
   const created = await context.db
     .insert(model)
     .values({
+      chainId,
       modelId,
       provider,
       pricePerKToken,
@@ -71,6 +74,7 @@ ponder.on("InvoiceRegistry:ModelRegistered", async ({ event, context }) => {
   } else {
     await ensureAccount(context, provider);
     await context.db.insert(rateChange).values({
+      chainId,
       id: event.id,
       kind: "modelRegistered",
       modelId,
@@ -84,16 +88,18 @@ ponder.on("InvoiceRegistry:ModelRegistered", async ({ event, context }) => {
 });
 
 ponder.on("InvoiceRegistry:ModelTermsUpdated", async ({ event, context }) => {
+  const chainId = context.chain.id;
   const { pricePerKToken, sloLatencyMs, penaltyBps } = event.args;
   const modelId = normalizeHex(event.args.modelId);
-  const row = await context.db.find(model, { modelId });
+  const row = await context.db.find(model, { chainId, modelId });
   if (!row) {
     const problem: Problem = { code: ANOMALY_CODES.unknownModel, message: `model ${modelId} is not indexed` };
     await finish(context, event, { type: "ModelTermsUpdated" }, [problem]);
     return;
   }
-  await context.db.update(model, { modelId }).set({ pricePerKToken, sloLatencyMs, penaltyBps });
+  await context.db.update(model, { chainId, modelId }).set({ pricePerKToken, sloLatencyMs, penaltyBps });
   await context.db.insert(rateChange).values({
+    chainId,
     id: event.id,
     kind: "modelTerms",
     modelId,
@@ -108,6 +114,7 @@ ponder.on("InvoiceRegistry:ModelTermsUpdated", async ({ event, context }) => {
 // ----------------------------------------------------------------------------------- invoices
 
 ponder.on("InvoiceRegistry:InvoiceIssued", async ({ event, context }) => {
+  const chainId = context.chain.id;
   const { invoiceId, amount, feeMultiplierBps, taxRateBps, providerStake, dueAt } = event.args;
   const caller = normalizeHex(event.args.caller);
   const provider = normalizeHex(event.args.provider);
@@ -118,6 +125,7 @@ ponder.on("InvoiceRegistry:InvoiceIssued", async ({ event, context }) => {
   const created = await context.db
     .insert(invoice)
     .values({
+      chainId,
       invoiceId,
       caller,
       modelId,
@@ -148,10 +156,10 @@ ponder.on("InvoiceRegistry:InvoiceIssued", async ({ event, context }) => {
   }
 
   const problems: Problem[] = [];
-  const modelRow = await context.db.find(model, { modelId });
+  const modelRow = await context.db.find(model, { chainId, modelId });
   if (modelRow) {
     await context.db
-      .update(model, { modelId })
+      .update(model, { chainId, modelId })
       .set((row) => ({ invoices: row.invoices + 1, gross: row.gross + amount }));
   } else {
     problems.push({ code: ANOMALY_CODES.unknownModel, message: `model ${modelId} is not indexed`, invoiceId });
@@ -159,44 +167,46 @@ ponder.on("InvoiceRegistry:InvoiceIssued", async ({ event, context }) => {
   const day = dayOf(columns.timestamp);
   await context.db
     .insert(modelDaily)
-    .values({ modelId, day, invoices: 1, gross: amount })
+    .values({ chainId, modelId, day, invoices: 1, gross: amount })
     .onConflictDoUpdate((row) => ({ invoices: row.invoices + 1, gross: row.gross + amount }));
   await context.db
     .insert(protocolDaily)
-    .values({ day, invoices: 1, gross: amount })
+    .values({ chainId, day, invoices: 1, gross: amount })
     .onConflictDoUpdate((row) => ({ invoices: row.invoices + 1, gross: row.gross + amount }));
   await context.db
     .insert(account)
-    .values({ address: caller, invoicesAsCaller: 1 })
+    .values({ chainId, address: caller, invoicesAsCaller: 1 })
     .onConflictDoUpdate((row) => ({ invoicesAsCaller: row.invoicesAsCaller + 1 }));
   await context.db
     .insert(account)
-    .values({ address: provider, invoicesAsProvider: 1 })
+    .values({ chainId, address: provider, invoicesAsProvider: 1 })
     .onConflictDoUpdate((row) => ({ invoicesAsProvider: row.invoicesAsProvider + 1 }));
   await finish(context, event, activityInput, problems);
 });
 
 ponder.on("InvoiceRegistry:ServiceMeasured", async ({ event, context }) => {
+  const chainId = context.chain.id;
   const { invoiceId, inputTokens, outputTokens, latencyMs, sloLatencyMs, penaltyBps, sloMet } = event.args;
-  const row = await context.db.find(invoice, { invoiceId });
+  const row = await context.db.find(invoice, { chainId, invoiceId });
   if (!row) {
     await finish(context, event, { type: "ServiceMeasured", invoiceId }, [unknownInvoice(invoiceId)]);
     return;
   }
   await context.db
-    .update(invoice, { invoiceId })
+    .update(invoice, { chainId, invoiceId })
     .set({ inputTokens, outputTokens, latencyMs, sloLatencyMs, penaltyBps, sloMet });
 
   const tokens = BigInt(inputTokens) + BigInt(outputTokens);
   const met = sloMet ? 1 : 0;
-  if (await context.db.find(model, { modelId: row.modelId })) {
+  if (await context.db.find(model, { chainId, modelId: row.modelId })) {
     await context.db
-      .update(model, { modelId: row.modelId })
+      .update(model, { chainId, modelId: row.modelId })
       .set((m) => ({ tokens: m.tokens + tokens, sloMet: m.sloMet + met }));
   }
   await context.db
     .insert(modelDaily)
     .values({
+      chainId,
       modelId: row.modelId,
       day: dayOf(event.block.timestamp),
       inputTokens: BigInt(inputTokens),
@@ -216,13 +226,14 @@ ponder.on("InvoiceRegistry:ServiceMeasured", async ({ event, context }) => {
 });
 
 ponder.on("InvoiceRegistry:ProvenanceRecorded", async ({ event, context }) => {
+  const chainId = context.chain.id;
   const { invoiceId } = event.args;
-  const row = await context.db.find(invoice, { invoiceId });
+  const row = await context.db.find(invoice, { chainId, invoiceId });
   if (!row) {
     await finish(context, event, { type: "ProvenanceRecorded", invoiceId }, [unknownInvoice(invoiceId)]);
     return;
   }
-  await context.db.update(invoice, { invoiceId }).set({
+  await context.db.update(invoice, { chainId, invoiceId }).set({
     modelVersion: normalizeHex(event.args.modelVersion),
     trainingLogHash: normalizeHex(event.args.trainingLogHash),
   });
@@ -230,37 +241,39 @@ ponder.on("InvoiceRegistry:ProvenanceRecorded", async ({ event, context }) => {
 });
 
 ponder.on("InvoiceRegistry:DatasetUsed", async ({ event, context }) => {
+  const chainId = context.chain.id;
   const { invoiceId, version } = event.args;
   const datasetHash = normalizeHex(event.args.datasetHash);
   const datanetId = normalizeHex(event.args.datanetId);
-  const row = await context.db.find(invoice, { invoiceId });
+  const row = await context.db.find(invoice, { chainId, invoiceId });
   if (!row) {
     await finish(context, event, { type: "DatasetUsed", invoiceId }, [unknownInvoice(invoiceId)]);
     return;
   }
   const position = row.datasetCount;
-  await context.db.insert(datasetUse).values({ invoiceId, position, datasetHash, datanetId, version });
-  await context.db.update(invoice, { invoiceId }).set({ datasetCount: position + 1 });
+  await context.db.insert(datasetUse).values({ chainId, invoiceId, position, datasetHash, datanetId, version });
+  await context.db.update(invoice, { chainId, invoiceId }).set({ datasetCount: position + 1 });
 
   // An invoice listing a dataset twice counts once: look at its earlier positions (primary keys).
   let firstUse = true;
   for (let earlier = 0; earlier < position && firstUse; earlier++) {
-    const use = await context.db.find(datasetUse, { invoiceId, position: earlier });
+    const use = await context.db.find(datasetUse, { chainId, invoiceId, position: earlier });
     if (use?.datasetHash === datasetHash) firstUse = false;
   }
   const invoices = firstUse ? 1 : 0;
   const tokens = firstUse ? BigInt(row.inputTokens) + BigInt(row.outputTokens) : 0n;
   await context.db
     .insert(dataset)
-    .values({ datasetHash, datanetId, version, invoices, tokens })
+    .values({ chainId, datasetHash, datanetId, version, invoices, tokens })
     .onConflictDoUpdate((d) => ({ datanetId, version, invoices: d.invoices + invoices, tokens: d.tokens + tokens }));
   await finish(context, event, { type: "DatasetUsed", invoiceId, account: row.provider });
 });
 
 ponder.on("InvoiceRegistry:ShareAssigned", async ({ event, context }) => {
+  const chainId = context.chain.id;
   const { invoiceId, role, shareBps } = event.args;
   const contributor = normalizeHex(event.args.contributor);
-  const row = await context.db.find(invoice, { invoiceId });
+  const row = await context.db.find(invoice, { chainId, invoiceId });
   if (!row) {
     await finish(context, event, { type: "ShareAssigned", invoiceId, account: contributor }, [
       unknownInvoice(invoiceId),
@@ -285,9 +298,9 @@ ponder.on("InvoiceRegistry:ShareAssigned", async ({ event, context }) => {
     });
   }
   const position = row.shareCount;
-  await context.db.insert(invoiceShare).values({ invoiceId, position, contributor, role, shareBps });
+  await context.db.insert(invoiceShare).values({ chainId, invoiceId, position, contributor, role, shareBps });
   await context.db
-    .update(invoice, { invoiceId })
+    .update(invoice, { chainId, invoiceId })
     .set({ shareCount: position + 1, shareBpsTotal: row.shareBpsTotal + shareBps });
   await ensureAccount(context, contributor);
   await finish(
@@ -299,8 +312,9 @@ ponder.on("InvoiceRegistry:ShareAssigned", async ({ event, context }) => {
 });
 
 ponder.on("InvoiceRegistry:InvoiceVoided", async ({ event, context }) => {
+  const chainId = context.chain.id;
   const { invoiceId, reason } = event.args;
-  const row = await context.db.find(invoice, { invoiceId });
+  const row = await context.db.find(invoice, { chainId, invoiceId });
   if (!row) {
     await finish(context, event, { type: "InvoiceVoided", invoiceId }, [unknownInvoice(invoiceId)]);
     return;
@@ -313,7 +327,7 @@ ponder.on("InvoiceRegistry:InvoiceVoided", async ({ event, context }) => {
       invoiceId,
     });
   }
-  await context.db.update(invoice, { invoiceId }).set({ status: "voided", voidReason: reason });
+  await context.db.update(invoice, { chainId, invoiceId }).set({ status: "voided", voidReason: reason });
   await finish(
     context,
     event,
@@ -325,6 +339,7 @@ ponder.on("InvoiceRegistry:InvoiceVoided", async ({ event, context }) => {
 // ------------------------------------------------------------------------------------ holders
 
 ponder.on("InvoiceRegistry:Transfer", async ({ event, context }) => {
+  const chainId = context.chain.id;
   const invoiceId = event.args.tokenId;
   const from = normalizeHex(event.args.from);
   const to = normalizeHex(event.args.to);
@@ -332,12 +347,14 @@ ponder.on("InvoiceRegistry:Transfer", async ({ event, context }) => {
 
   if (isZeroAddress(from)) {
     // The mint of `issue`: InvoiceIssued, next in the transaction, creates the invoice.
-    await context.db.insert(invoiceTransfer).values({ id: event.id, invoiceId, from, to, bundleId: null, ...columns });
+    await context.db
+      .insert(invoiceTransfer)
+      .values({ chainId, id: event.id, invoiceId, from, to, bundleId: null, ...columns });
     await finish(context, event, { type: "Transfer", invoiceId, account: to });
     return;
   }
 
-  const row = await context.db.find(invoice, { invoiceId });
+  const row = await context.db.find(invoice, { chainId, invoiceId });
   if (!row) {
     await finish(context, event, { type: "Transfer", invoiceId, account: to, counterparty: from }, [
       unknownInvoice(invoiceId),
@@ -355,8 +372,8 @@ ponder.on("InvoiceRegistry:Transfer", async ({ event, context }) => {
   }
   // Inside transferBundle each member's Transfer precedes BundleTransferred: the bundle moves it.
   const bundleId = row.bundleId;
-  await context.db.insert(invoiceTransfer).values({ id: event.id, invoiceId, from, to, bundleId, ...columns });
-  await context.db.update(invoice, { invoiceId }).set({ holder: to, transferCount: row.transferCount + 1 });
+  await context.db.insert(invoiceTransfer).values({ chainId, id: event.id, invoiceId, from, to, bundleId, ...columns });
+  await context.db.update(invoice, { chainId, invoiceId }).set({ holder: to, transferCount: row.transferCount + 1 });
   await ensureAccount(context, to);
   await finish(context, event, { type: "Transfer", invoiceId, bundleId, account: to, counterparty: from }, problems);
 });
@@ -364,11 +381,12 @@ ponder.on("InvoiceRegistry:Transfer", async ({ event, context }) => {
 // ------------------------------------------------------------------------------------ bundles
 
 ponder.on("InvoiceRegistry:BundleCreated", async ({ event, context }) => {
+  const chainId = context.chain.id;
   const { bundleId, name, invoiceIds } = event.args;
   const owner = normalizeHex(event.args.owner);
   const problems: Problem[] = [];
 
-  const existing = await context.db.find(bundle, { bundleId });
+  const existing = await context.db.find(bundle, { chainId, bundleId });
   if (existing) {
     problems.push({ code: ANOMALY_CODES.duplicateId, message: `bundle ${bundleId} created twice`, account: owner });
     await finish(context, event, { type: "BundleCreated", bundleId, account: owner }, problems);
@@ -378,7 +396,7 @@ ponder.on("InvoiceRegistry:BundleCreated", async ({ event, context }) => {
   let faceValue = 0n;
   let outstanding = 0n;
   for (const invoiceId of invoiceIds) {
-    const member = await context.db.find(invoice, { invoiceId });
+    const member = await context.db.find(invoice, { chainId, invoiceId });
     if (!member) {
       problems.push(unknownInvoice(invoiceId));
       continue;
@@ -392,10 +410,11 @@ ponder.on("InvoiceRegistry:BundleCreated", async ({ event, context }) => {
     }
     faceValue += member.amount;
     if (member.status !== "settled") outstanding += member.amount;
-    await context.db.update(invoice, { invoiceId }).set({ bundleId });
+    await context.db.update(invoice, { chainId, invoiceId }).set({ bundleId });
   }
 
   await context.db.insert(bundle).values({
+    chainId,
     bundleId,
     owner,
     name,
@@ -412,11 +431,12 @@ ponder.on("InvoiceRegistry:BundleCreated", async ({ event, context }) => {
 });
 
 ponder.on("InvoiceRegistry:BundleTransferred", async ({ event, context }) => {
+  const chainId = context.chain.id;
   const { bundleId } = event.args;
   const from = normalizeHex(event.args.from);
   const to = normalizeHex(event.args.to);
   const activityInput = { type: "BundleTransferred", bundleId, account: to, counterparty: from };
-  const row = await context.db.find(bundle, { bundleId });
+  const row = await context.db.find(bundle, { chainId, bundleId });
   if (!row) {
     const problem: Problem = { code: ANOMALY_CODES.unknownBundle, message: `bundle ${bundleId} is not indexed` };
     await finish(context, event, activityInput, [problem]);
@@ -430,24 +450,25 @@ ponder.on("InvoiceRegistry:BundleTransferred", async ({ event, context }) => {
       account: from,
     });
   }
-  await context.db.update(bundle, { bundleId }).set({ owner: to });
+  await context.db.update(bundle, { chainId, bundleId }).set({ owner: to });
   await ensureAccount(context, to);
   await finish(context, event, { ...activityInput, amount: row.outstanding }, problems);
 });
 
 ponder.on("InvoiceRegistry:BundleDissolved", async ({ event, context }) => {
+  const chainId = context.chain.id;
   const { bundleId } = event.args;
-  const row = await context.db.find(bundle, { bundleId });
+  const row = await context.db.find(bundle, { chainId, bundleId });
   if (!row) {
     const problem: Problem = { code: ANOMALY_CODES.unknownBundle, message: `bundle ${bundleId} is not indexed` };
     await finish(context, event, { type: "BundleDissolved", bundleId }, [problem]);
     return;
   }
-  await context.db.update(bundle, { bundleId }).set({ dissolved: true });
+  await context.db.update(bundle, { chainId, bundleId }).set({ dissolved: true });
   // Members stay with the owner and name no bundle; settling them later no longer touches it.
   for (const invoiceId of row.memberIds) {
-    const member = await context.db.find(invoice, { invoiceId });
-    if (member?.bundleId === bundleId) await context.db.update(invoice, { invoiceId }).set({ bundleId: null });
+    const member = await context.db.find(invoice, { chainId, invoiceId });
+    if (member?.bundleId === bundleId) await context.db.update(invoice, { chainId, invoiceId }).set({ bundleId: null });
   }
   await finish(context, event, { type: "BundleDissolved", bundleId, account: row.owner });
 });

@@ -51,25 +51,28 @@ const finish = (
  * it in `earningsDaily` under the role (0 = tax) on the day of the block.
  */
 async function credit(context: Context, address: Hex, role: number, amount: bigint, day: number): Promise<void> {
+  const chainId = context.chain.id;
   await context.db
     .insert(account)
-    .values({ address, earned: amount, claimable: amount })
+    .values({ chainId, address, earned: amount, claimable: amount })
     .onConflictDoUpdate((row) => ({ earned: row.earned + amount, claimable: row.claimable + amount }));
   await context.db
     .insert(earningsDaily)
-    .values({ account: address, role, day, amount, payouts: 1 })
+    .values({ chainId, account: address, role, day, amount, payouts: 1 })
     .onConflictDoUpdate((row) => ({ amount: row.amount + amount, payouts: row.payouts + 1 }));
 }
 
 // ------------------------------------------------------------------------------- parameters
 
 ponder.on("SettlementEngine:TaxRateUpdated", async ({ event, context }) => {
+  const chainId = context.chain.id;
   const { oldBps, newBps } = event.args;
   await context.db
     .insert(protocolState)
-    .values({ id: PROTOCOL_STATE_ID, taxRateBps: newBps })
+    .values({ chainId, id: PROTOCOL_STATE_ID, taxRateBps: newBps })
     .onConflictDoUpdate({ taxRateBps: newBps });
   await context.db.insert(rateChange).values({
+    chainId,
     id: event.id,
     kind: "taxRate",
     oldTaxRateBps: oldBps,
@@ -80,13 +83,15 @@ ponder.on("SettlementEngine:TaxRateUpdated", async ({ event, context }) => {
 });
 
 ponder.on("SettlementEngine:TreasuryUpdated", async ({ event, context }) => {
+  const chainId = context.chain.id;
   const oldTreasury = normalizeHex(event.args.oldTreasury);
   const newTreasury = normalizeHex(event.args.newTreasury);
   await context.db
     .insert(protocolState)
-    .values({ id: PROTOCOL_STATE_ID, treasury: newTreasury })
+    .values({ chainId, id: PROTOCOL_STATE_ID, treasury: newTreasury })
     .onConflictDoUpdate({ treasury: newTreasury });
   await context.db.insert(rateChange).values({
+    chainId,
     id: event.id,
     kind: "treasury",
     oldTreasury,
@@ -104,9 +109,10 @@ ponder.on("SettlementEngine:TreasuryUpdated", async ({ event, context }) => {
 // ------------------------------------------------------------------------------- settlement
 
 ponder.on("SettlementEngine:SettlementScheduled", async ({ event, context }) => {
+  const chainId = context.chain.id;
   const { invoiceId, settleAt, escrowed } = event.args;
   const payer = normalizeHex(event.args.payer);
-  const row = await context.db.find(invoice, { invoiceId });
+  const row = await context.db.find(invoice, { chainId, invoiceId });
   if (!row) {
     await finish(context, event, { type: "SettlementScheduled", invoiceId, account: payer, amount: escrowed }, [
       unknownInvoice(invoiceId),
@@ -129,7 +135,7 @@ ponder.on("SettlementEngine:SettlementScheduled", async ({ event, context }) => 
       account: payer,
     });
   }
-  await context.db.update(invoice, { invoiceId }).set({ status: "scheduled", payer, settleAt });
+  await context.db.update(invoice, { chainId, invoiceId }).set({ status: "scheduled", payer, settleAt });
   await finish(
     context,
     event,
@@ -146,11 +152,12 @@ ponder.on("SettlementEngine:SettlementScheduled", async ({ event, context }) => 
 });
 
 ponder.on("SettlementEngine:InvoiceSettled", async ({ event, context }) => {
+  const chainId = context.chain.id;
   const { invoiceId, paid, tax, refund, distributed } = event.args;
   const payer = normalizeHex(event.args.payer);
   const holder = normalizeHex(event.args.holder);
   const activityInput = { type: "InvoiceSettled", invoiceId, account: payer, counterparty: holder, amount: paid };
-  const row = await context.db.find(invoice, { invoiceId });
+  const row = await context.db.find(invoice, { chainId, invoiceId });
   if (!row) {
     await finish(context, event, activityInput, [unknownInvoice(invoiceId)]);
     return;
@@ -179,7 +186,7 @@ ponder.on("SettlementEngine:InvoiceSettled", async ({ event, context }) => {
 
   const timestamp = event.block.timestamp;
   const day = dayOf(timestamp);
-  await context.db.update(invoice, { invoiceId }).set({
+  await context.db.update(invoice, { chainId, invoiceId }).set({
     status: "settled",
     payer,
     paid,
@@ -193,11 +200,11 @@ ponder.on("SettlementEngine:InvoiceSettled", async ({ event, context }) => {
   });
   await context.db
     .insert(account)
-    .values({ address: payer, spent: paid })
+    .values({ chainId, address: payer, spent: paid })
     .onConflictDoUpdate((a) => ({ spent: a.spent + paid }));
 
   // The tax is credited to the treasury's claimable without a PayoutCredited: role 0.
-  const state = await context.db.find(protocolState, { id: PROTOCOL_STATE_ID });
+  const state = await context.db.find(protocolState, { chainId, id: PROTOCOL_STATE_ID });
   if (state?.treasury) {
     await credit(context, state.treasury, ROLE.treasury, tax, day);
   } else {
@@ -210,11 +217,11 @@ ponder.on("SettlementEngine:InvoiceSettled", async ({ event, context }) => {
 
   await context.db
     .insert(modelDaily)
-    .values({ modelId: row.modelId, day, settled: 1, paid, refunds: refund })
+    .values({ chainId, modelId: row.modelId, day, settled: 1, paid, refunds: refund })
     .onConflictDoUpdate((d) => ({ settled: d.settled + 1, paid: d.paid + paid, refunds: d.refunds + refund }));
   await context.db
     .insert(protocolDaily)
-    .values({ day, settled: 1, paid, tax, refunds: refund })
+    .values({ chainId, day, settled: 1, paid, tax, refunds: refund })
     .onConflictDoUpdate((d) => ({
       settled: d.settled + 1,
       paid: d.paid + paid,
@@ -223,10 +230,10 @@ ponder.on("SettlementEngine:InvoiceSettled", async ({ event, context }) => {
     }));
 
   if (row.bundleId !== null) {
-    const bundleRow = await context.db.find(bundle, { bundleId: row.bundleId });
+    const bundleRow = await context.db.find(bundle, { chainId, bundleId: row.bundleId });
     if (bundleRow) {
       await context.db
-        .update(bundle, { bundleId: row.bundleId })
+        .update(bundle, { chainId, bundleId: row.bundleId })
         .set({ outstanding: bundleRow.outstanding - row.amount });
     } else {
       problems.push({
@@ -240,10 +247,11 @@ ponder.on("SettlementEngine:InvoiceSettled", async ({ event, context }) => {
 });
 
 ponder.on("SettlementEngine:PayoutCredited", async ({ event, context }) => {
+  const chainId = context.chain.id;
   const { invoiceId, role, amount } = event.args;
   const payee = normalizeHex(event.args.account);
   const activityInput = { type: "PayoutCredited", invoiceId, account: payee, amount };
-  const row = await context.db.find(invoice, { invoiceId });
+  const row = await context.db.find(invoice, { chainId, invoiceId });
   if (!row) {
     await finish(context, event, activityInput, [unknownInvoice(invoiceId)]);
     return;
@@ -261,7 +269,7 @@ ponder.on("SettlementEngine:PayoutCredited", async ({ event, context }) => {
 
   await context.db
     .insert(payout)
-    .values({ id: event.id, invoiceId, account: payee, role, amount, ...eventColumns(event) });
+    .values({ chainId, id: event.id, invoiceId, account: payee, role, amount, ...eventColumns(event) });
   await credit(context, payee, role, amount, dayOf(event.block.timestamp));
 
   if (role === ROLE.holder) {
@@ -275,11 +283,11 @@ ponder.on("SettlementEngine:PayoutCredited", async ({ event, context }) => {
     })) {
       problems.push(mismatch(message));
     }
-    await context.db.update(invoice, { invoiceId }).set({ holderCredited: amount });
+    await context.db.update(invoice, { chainId, invoiceId }).set({ holderCredited: amount });
     if (row.bundleId !== null) {
-      const bundleRow = await context.db.find(bundle, { bundleId: row.bundleId });
+      const bundleRow = await context.db.find(bundle, { chainId, bundleId: row.bundleId });
       if (bundleRow) {
-        await context.db.update(bundle, { bundleId: row.bundleId }).set({ earned: bundleRow.earned + amount });
+        await context.db.update(bundle, { chainId, bundleId: row.bundleId }).set({ earned: bundleRow.earned + amount });
       } else {
         problems.push({
           code: ANOMALY_CODES.unknownBundle,
@@ -291,17 +299,17 @@ ponder.on("SettlementEngine:PayoutCredited", async ({ event, context }) => {
   } else if (isShareRole(role)) {
     // Share payouts come in share order: the n-th one credits position n.
     const position = row.payoutCount;
-    const share = await context.db.find(invoiceShare, { invoiceId, position });
+    const share = await context.db.find(invoiceShare, { chainId, invoiceId, position });
     if (share) {
       for (const message of sharePayoutViolations(share, { account: payee, role, amount }, distributed)) {
         problems.push(mismatch(`share ${position}: ${message}`));
       }
-      await context.db.update(invoiceShare, { invoiceId, position }).set({ credited: amount });
+      await context.db.update(invoiceShare, { chainId, invoiceId, position }).set({ credited: amount });
     } else {
       problems.push(mismatch(`share payout ${position + 1}, but the invoice has ${row.shareCount} shares`));
     }
     await context.db
-      .update(invoice, { invoiceId })
+      .update(invoice, { chainId, invoiceId })
       .set({ payoutCount: position + 1, sharesCredited: row.sharesCredited + amount });
   } else {
     problems.push({
@@ -317,13 +325,14 @@ ponder.on("SettlementEngine:PayoutCredited", async ({ event, context }) => {
 // ----------------------------------------------------------------------------------- claims
 
 ponder.on("SettlementEngine:EarningsClaimed", async ({ event, context }) => {
+  const chainId = context.chain.id;
   const { amount } = event.args;
   const claimant = normalizeHex(event.args.account);
-  await context.db.insert(claim).values({ id: event.id, account: claimant, amount, ...eventColumns(event) });
+  await context.db.insert(claim).values({ chainId, id: event.id, account: claimant, amount, ...eventColumns(event) });
   let claimableBefore = 0n;
   await context.db
     .insert(account)
-    .values({ address: claimant, claimed: amount, claimable: -amount })
+    .values({ chainId, address: claimant, claimed: amount, claimable: -amount })
     .onConflictDoUpdate((row) => {
       claimableBefore = row.claimable;
       return { claimed: row.claimed + amount, claimable: row.claimable - amount };

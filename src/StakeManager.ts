@@ -30,12 +30,13 @@ const finish = (
 ) => recordEvent(context, event, CONTRACT, activityInput, problems);
 
 ponder.on("StakeManager:Staked", async ({ event, context }) => {
+  const chainId = context.chain.id;
   const { amount, totalStake } = event.args;
   const staker = normalizeHex(event.args.staker);
   let stakeBefore = 0n;
   const after = await context.db
     .insert(account)
-    .values({ address: staker, stake: totalStake })
+    .values({ chainId, address: staker, stake: totalStake })
     .onConflictDoUpdate((row) => {
       stakeBefore = row.stake;
       return { stake: totalStake };
@@ -46,6 +47,7 @@ ponder.on("StakeManager:Staked", async ({ event, context }) => {
     account: staker,
   }));
   await context.db.insert(stakeChange).values({
+    chainId,
     id: event.id,
     staker,
     kind: "stake",
@@ -58,12 +60,14 @@ ponder.on("StakeManager:Staked", async ({ event, context }) => {
 });
 
 ponder.on("StakeManager:UnstakeRequested", async ({ event, context }) => {
+  const chainId = context.chain.id;
   const { requestId, amount, unlockAt } = event.args;
   const staker = normalizeHex(event.args.staker);
   const problems: Problem[] = [];
   const created = await context.db
     .insert(unstakeRequest)
     .values({
+      chainId,
       requestId,
       staker,
       amount,
@@ -88,6 +92,7 @@ ponder.on("StakeManager:UnstakeRequested", async ({ event, context }) => {
   const after = await context.db
     .insert(account)
     .values({
+      chainId,
       address: staker,
       stake: -amount,
       pendingUnstake: amount,
@@ -107,7 +112,9 @@ ponder.on("StakeManager:UnstakeRequested", async ({ event, context }) => {
     });
   // Append to the staker's list of requests, which slashes walk oldest first.
   if (before.lastRequestId !== null) {
-    await context.db.update(unstakeRequest, { requestId: before.lastRequestId }).set({ nextRequestId: requestId });
+    await context.db
+      .update(unstakeRequest, { chainId, requestId: before.lastRequestId })
+      .set({ nextRequestId: requestId });
   }
   const stakeBefore = before.stake;
   if (stakeBefore < amount) {
@@ -118,6 +125,7 @@ ponder.on("StakeManager:UnstakeRequested", async ({ event, context }) => {
     });
   }
   await context.db.insert(stakeChange).values({
+    chainId,
     id: event.id,
     staker,
     kind: "unstakeRequest",
@@ -131,9 +139,10 @@ ponder.on("StakeManager:UnstakeRequested", async ({ event, context }) => {
 });
 
 ponder.on("StakeManager:Unstaked", async ({ event, context }) => {
+  const chainId = context.chain.id;
   const { requestId, amount } = event.args;
   const staker = normalizeHex(event.args.staker);
-  const request = await context.db.find(unstakeRequest, { requestId });
+  const request = await context.db.find(unstakeRequest, { chainId, requestId });
   if (!request) {
     const problem: Problem = {
       code: ANOMALY_CODES.unknownRequest,
@@ -162,13 +171,14 @@ ponder.on("StakeManager:Unstaked", async ({ event, context }) => {
   // Read before the update: rows from context.db.find are live views of the cached row.
   const pendingTaken = request.status === "pending" ? request.amountLeft : 0n;
   await context.db
-    .update(unstakeRequest, { requestId })
+    .update(unstakeRequest, { chainId, requestId })
     .set({ status: "withdrawn", withdrawn: amount, amountLeft: 0n });
   const after = await context.db
     .insert(account)
-    .values({ address: staker, pendingUnstake: -pendingTaken })
+    .values({ chainId, address: staker, pendingUnstake: -pendingTaken })
     .onConflictDoUpdate((row) => ({ pendingUnstake: row.pendingUnstake - pendingTaken }));
   await context.db.insert(stakeChange).values({
+    chainId,
     id: event.id,
     staker,
     kind: "unstake",
@@ -182,6 +192,7 @@ ponder.on("StakeManager:Unstaked", async ({ event, context }) => {
 });
 
 ponder.on("StakeManager:Slashed", async ({ event, context }) => {
+  const chainId = context.chain.id;
   const { reason, amount, remainingStake } = event.args;
   const staker = normalizeHex(event.args.staker);
   const invoiceId = invoiceIdOrNull(event.args.invoiceId);
@@ -194,6 +205,7 @@ ponder.on("StakeManager:Slashed", async ({ event, context }) => {
   });
 
   await context.db.insert(slash).values({
+    chainId,
     id: event.id,
     staker,
     invoiceId,
@@ -204,7 +216,7 @@ ponder.on("StakeManager:Slashed", async ({ event, context }) => {
     ...eventColumns(event),
   });
 
-  const before = await context.db.find(account, { address: staker });
+  const before = await context.db.find(account, { chainId, address: staker });
   const split = splitSlash({ amount, stakeBefore: before?.stake ?? 0n, remainingStake });
   problems.push(...split.violations.map(mismatch));
 
@@ -215,9 +227,9 @@ ponder.on("StakeManager:Slashed", async ({ event, context }) => {
     const walk = await walkPendingRequests(
       firstPendingRequestId,
       split.fromPending,
-      (requestId) => context.db.find(unstakeRequest, { requestId }),
+      (requestId) => context.db.find(unstakeRequest, { chainId, requestId }),
       async (requestId, amountLeft) => {
-        await context.db.update(unstakeRequest, { requestId }).set({ amountLeft });
+        await context.db.update(unstakeRequest, { chainId, requestId }).set({ amountLeft });
       },
     );
     firstPendingRequestId = walk.firstPendingRequestId;
@@ -235,7 +247,7 @@ ponder.on("StakeManager:Slashed", async ({ event, context }) => {
 
   const after = await context.db
     .insert(account)
-    .values({ address: staker, stake: remainingStake, pendingUnstake: -split.fromPending, slashed: amount })
+    .values({ chainId, address: staker, stake: remainingStake, pendingUnstake: -split.fromPending, slashed: amount })
     .onConflictDoUpdate((row) => ({
       stake: remainingStake,
       pendingUnstake: row.pendingUnstake - split.fromPending,
@@ -243,6 +255,7 @@ ponder.on("StakeManager:Slashed", async ({ event, context }) => {
       firstPendingRequestId,
     }));
   await context.db.insert(stakeChange).values({
+    chainId,
     id: event.id,
     staker,
     kind: "slash",
@@ -253,18 +266,20 @@ ponder.on("StakeManager:Slashed", async ({ event, context }) => {
   });
   await context.db
     .insert(protocolDaily)
-    .values({ day: dayOf(event.block.timestamp), slashed: amount })
+    .values({ chainId, day: dayOf(event.block.timestamp), slashed: amount })
     .onConflictDoUpdate((d) => ({ slashed: d.slashed + amount }));
   await finish(context, event, { type: "Slashed", invoiceId, account: staker, amount }, problems);
 });
 
 ponder.on("StakeManager:CooldownUpdated", async ({ event, context }) => {
+  const chainId = context.chain.id;
   const { oldSeconds, newSeconds } = event.args;
   await context.db
     .insert(protocolState)
-    .values({ id: PROTOCOL_STATE_ID, cooldown: newSeconds })
+    .values({ chainId, id: PROTOCOL_STATE_ID, cooldown: newSeconds })
     .onConflictDoUpdate({ cooldown: newSeconds });
   await context.db.insert(rateChange).values({
+    chainId,
     id: event.id,
     kind: "cooldown",
     oldCooldown: oldSeconds,

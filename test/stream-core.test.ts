@@ -366,3 +366,37 @@ describe("SSE connection limits", () => {
     expect(stuck.closeReason).toBe("stalled");
   });
 });
+
+describe("several chains", () => {
+  const L2 = 31338;
+  /** A checkpoint of chain `chainId`, same layout as `checkpoint` above. */
+  const checkpointOn = (chainId: number, block: number, log: number) =>
+    `${pad(1000 + block, 10)}${pad(chainId, 16)}${pad(block, 16)}${pad(0, 16)}5${pad(log, 16)}`;
+  const rowOn = (chainId: number, block: number): StreamRow => ({
+    ...slashRow(block, 0),
+    id: checkpointOn(chainId, block, 0),
+  });
+
+  it("counts confirmations on each row's own chain", () => {
+    // Chain 31337 is at block 100, the L2 at block 11: a row of the L2's block 10 has 1 confirmation.
+    const rows = [rowOn(CHAIN, 10), rowOn(L2, 10)].sort((a, b) => (a.id < b.id ? -1 : 1));
+    const update = {
+      head: 100n,
+      heads: new Map([
+        [CHAIN, 100n],
+        [L2, 11n],
+      ]),
+      latest: checkpointOn(L2, 11, 9),
+      finalized: "",
+      fresh: rows,
+      recent: rows,
+      recentIds: new Set(rows.map((row) => row.id)),
+    };
+    const consumer = new StreamConsumer({ kind: "slashes" }, 2, "");
+    const delivered = consumer.apply(update, true).filter((frame) => frame.kind === "event");
+    expect(delivered.map((frame) => frame.row.id)).toEqual([checkpointOn(CHAIN, 10, 0)]);
+    // Once the L2 is two blocks past it, its row goes out too.
+    const later = consumer.apply({ ...update, heads: new Map([...update.heads, [L2, 12n]]), fresh: [] }, true);
+    expect(later.map((frame) => frame.row.id)).toEqual([checkpointOn(L2, 10, 0)]);
+  });
+});

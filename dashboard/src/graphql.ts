@@ -3,6 +3,8 @@
  * a list (larger sets are paged with `after`), depth 12, 20 aliases, 2,000 tokens a query.
  */
 
+import { shownChainId } from "./chain.js";
+
 /** A failure the page shows as it is: the message says what went wrong, for a reader. */
 export class DashboardError extends Error {
   override name = "DashboardError";
@@ -15,7 +17,13 @@ const PAGE_LIMIT = 1000;
 
 type Answer<T> = { data?: T | null; errors?: { message: string }[] };
 
+/**
+ * Runs a query. The chain shown (dashboard/src/chain.ts) is always among the variables, twice:
+ * `$chainId: Float!` for singular lookups (`invoice(chainId:, invoiceId:)`, where Ponder types a
+ * composite key's integer as Float) and `$chain: Int!` for `where: { chainId: $chain }` filters.
+ */
 export async function graphql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
+  variables = { chainId: shownChainId(), chain: shownChainId(), ...variables };
   let response: Response;
   try {
     response = await fetch(GRAPHQL_URL, {
@@ -46,7 +54,7 @@ export type Page<T> = {
 };
 
 /**
- * Every row of a table that matches `where`, in `orderBy` order, paging 1,000 at a time with the
+ * Every row of the shown chain's table that matches `where`, in `orderBy` order, paging 1,000 at a time with the
  * cursor. `table` is the singular name (protocolDaily); the list field is its plural (protocolDailys).
  */
 export async function fetchAll<T>(
@@ -63,7 +71,8 @@ export async function fetchAll<T>(
   const rows: T[] = [];
   let after: string | null = null;
   for (;;) {
-    const { page }: { page: Page<T> } = await graphql(query, { where: options.where ?? {}, after });
+    const where = { chainId: shownChainId(), ...options.where };
+    const { page }: { page: Page<T> } = await graphql(query, { where, after });
     rows.push(...page.items);
     if (!page.pageInfo.hasNextPage || !page.pageInfo.endCursor) return rows;
     after = page.pageInfo.endCursor;

@@ -4,6 +4,7 @@
  */
 import "uplot/dist/uPlot.min.css";
 import "./style.css";
+import { loadChain } from "./chain.js";
 import { h, message } from "./dom.js";
 import { parseSearch } from "./format.js";
 import { DashboardError } from "./graphql.js";
@@ -67,6 +68,10 @@ async function searchPage(route: Route): Promise<(Node | null)[]> {
 }
 
 let navigation = 0;
+/** The chain to show, read once before the first page (dashboard/src/chain.ts). */
+const chainLoaded = loadChain();
+// Shown by the page that awaits it, not as an unhandled rejection.
+chainLoaded.catch(() => undefined);
 
 async function show() {
   const route = currentRoute();
@@ -93,6 +98,7 @@ async function show() {
 
   let nodes: (Node | null)[];
   try {
+    await chainLoaded;
     nodes = page
       ? await page.render(route)
       : [message("error", `There is no page “${name}”: try the Overview, Earnings, Models or Live slashes.`)];

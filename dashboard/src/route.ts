@@ -28,9 +28,12 @@ export type DayRange = { from: number; to: number; first: number; last: number; 
 
 /** The range of the route's `from`/`to` within the indexed days; undefined while nothing is indexed. */
 export async function loadRange(route: Route): Promise<DayRange | undefined> {
-  const data = await graphql<{ first: { items: { day: number }[] }; last: { items: { day: number }[] } }>(`{
-    first: protocolDailys(orderBy: "day", orderDirection: "asc", limit: 1) { items { day } }
-    last: protocolDailys(orderBy: "day", orderDirection: "desc", limit: 1) { items { day } }
+  const data = await graphql<{
+    first: { items: { day: number }[] };
+    last: { items: { day: number }[] };
+  }>(`query ($chain: Int!) {
+    first: protocolDailys(where: { chainId: $chain }, orderBy: "day", orderDirection: "asc", limit: 1) { items { day } }
+    last: protocolDailys(where: { chainId: $chain }, orderBy: "day", orderDirection: "desc", limit: 1) { items { day } }
   }`);
   const first = data.first.items[0]?.day;
   const last = data.last.items[0]?.day;

@@ -3,7 +3,9 @@ import schema from "ponder:schema";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { client, graphql } from "ponder";
+import { aggregates } from "./aggregates.js";
 import dashboard from "./dashboard.js";
+import { registerOpenledgerMetrics } from "./metrics.js";
 import { streams } from "./streams.js";
 import { webhooksAdmin } from "./webhooks.js";
 
@@ -51,6 +53,8 @@ function readRealTablesOnPglite() {
   });
 }
 readRealTablesOnPglite();
+// Our gauges and counters join Ponder's own on GET /metrics (src/api/metrics.ts).
+registerOpenledgerMetrics();
 
 const app = new Hono();
 
@@ -96,6 +100,8 @@ app.use("/sql/*", async (c, next) => {
 app.use("/sql/*", client({ db, schema }));
 
 app.route("/dashboard", dashboard);
+// Daily figures per chain and summed over the chains (src/api/aggregates.ts).
+app.route("/aggregates", aggregates);
 
 app.route("/streams", streams);
 app.route("/admin/webhooks", webhooksAdmin);

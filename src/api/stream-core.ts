@@ -13,7 +13,7 @@
  * row that is no longer there. A row leaves its memory once Ponder finalizes its block.
  */
 import { createHash } from "node:crypto";
-import { maxCursor } from "./stream-cursor.js";
+import { chainIdOfCursor, maxCursor } from "./stream-cursor.js";
 import { matchesFilter, type StreamFilter, type StreamRow } from "./stream-filters.js";
 
 /** Where the indexer is: from Ponder's `_ponder_meta` and `_ponder_checkpoint` tables. */
@@ -21,9 +21,11 @@ export type IndexerState = {
   /** The historical backfill is over (Ponder's /ready). */
   ready: boolean;
   chainId: number;
-  /** The newest indexed block. */
+  /** The newest indexed block (of the first chain). */
   head: bigint;
-  /** Ponder's latest checkpoint: every row up to it is indexed. */
+  /** The newest indexed block of each chain, for `confirmations` on a row of that chain. */
+  heads?: ReadonlyMap<number, bigint>;
+  /** Ponder's latest checkpoint (the least of the chains'): every row up to it is indexed. */
   latest: string;
   /** Rows with ids up to this checkpoint are final: no reorg will remove them. */
   finalized: string;
@@ -43,6 +45,7 @@ export interface StreamStore {
 /** One poll's result, handed to every consumer. */
 export type SourceUpdate = {
   head: bigint;
+  heads?: ReadonlyMap<number, bigint>;
   /** Every row with an id up to this checkpoint is indexed. */
   latest: string;
   finalized: string;
@@ -151,7 +154,7 @@ export class StreamSource {
   async poll(): Promise<void> {
     const state = await this.store.indexerState();
     if (!state?.ready || this.stopped) return;
-    const { finalized, head, latest } = state;
+    const { finalized, head, heads, latest } = state;
     let fresh: StreamRow[] = [];
     let recent: StreamRow[];
 
@@ -185,6 +188,7 @@ export class StreamSource {
     if (this.stopped) return;
     const update: SourceUpdate = {
       head,
+      heads,
       latest,
       finalized,
       fresh,
@@ -278,8 +282,11 @@ export class StreamConsumer {
     return true;
   }
 
-  private deep(row: StreamRow, head: bigint) {
-    return this.confirmations === 0 || head - row.blockNumber >= BigInt(this.confirmations);
+  /** Deep enough on its own chain: several chains have heads of their own. */
+  private deep(row: StreamRow, update: Pick<SourceUpdate, "head" | "heads">) {
+    if (this.confirmations === 0) return true;
+    const head = update.heads?.get(chainIdOfCursor(row.id)) ?? update.head;
+    return head - row.blockNumber >= BigInt(this.confirmations);
   }
 
   private deliver(row: StreamRow, finalized: string, frames: Frame[]) {
@@ -299,7 +306,7 @@ export class StreamConsumer {
       if (row.id <= this.floor || this.sent.has(row.id) || !matchesFilter(this.filter, row)) continue;
       if (row.id <= this.cursor && row.id <= update.finalized) continue;
       if (this.delivered(row, update.finalized)) continue;
-      if (!this.deep(row, update.head)) return { frames, blocked: true };
+      if (!this.deep(row, update)) return { frames, blocked: true };
       this.deliver(row, update.finalized, frames);
     }
     return { frames, blocked: false };
@@ -338,7 +345,7 @@ export class StreamConsumer {
       if (final && row.id <= this.cursor) continue;
       if (!final && !update.recentIds.has(row.id)) continue;
       if (this.delivered(row, update.finalized)) continue;
-      if (!this.deep(row, update.head)) continue;
+      if (!this.deep(row, update)) continue;
       this.deliver(row, update.finalized, frames);
     }
     if (this.assumedUpTo !== "" && update.latest >= this.assumedUpTo) this.assumedUpTo = "";

@@ -12,25 +12,32 @@ import type { StreamFilter, StreamKind, StreamRow } from "./stream-filters.js";
 
 type Rows<T> = { rows: T[] };
 
-/** The readable Ponder state: readiness, chain, head block and finalized checkpoint. */
+/**
+ * The readable Ponder state: readiness, head blocks and checkpoints. With several chains, `latest` and
+ * `finalized` are the least of the chains' (every row below is indexed, or final, on every chain: a
+ * chain that is behind can still insert rows above them, never below), and `heads` has each chain's.
+ */
 async function indexerState(): Promise<IndexerState | undefined> {
   const result = (await db.execute(sql`
     SELECT c.chain_id AS "chainId", c.latest_checkpoint AS "latest", c.finalized_checkpoint AS "finalized",
       (SELECT (m.value->>'is_ready')::int FROM _ponder_meta m WHERE m.key = 'app') AS "ready"
-    FROM _ponder_checkpoint c ORDER BY c.chain_id LIMIT 1`)) as unknown as Rows<{
+    FROM _ponder_checkpoint c ORDER BY c.chain_id`)) as unknown as Rows<{
     chainId: number | string;
     latest: string;
     finalized: string;
     ready: number | null;
   }>;
-  const row = result.rows[0];
-  if (!row) return undefined;
+  const first = result.rows[0];
+  if (!first) return undefined;
+  // Checkpoints are fixed-width strings: they sort as text.
+  const least = (values: string[]) => [...values].sort()[0]!;
   return {
-    ready: row.ready === 1,
-    chainId: Number(row.chainId),
-    head: BigInt(row.latest.slice(26, 42)),
-    latest: row.latest,
-    finalized: row.finalized,
+    ready: first.ready === 1,
+    chainId: Number(first.chainId),
+    head: BigInt(first.latest.slice(26, 42)),
+    heads: new Map(result.rows.map((row) => [Number(row.chainId), BigInt(row.latest.slice(26, 42))])),
+    latest: least(result.rows.map((row) => row.latest)),
+    finalized: least(result.rows.map((row) => row.finalized)),
   };
 }
 

@@ -46,9 +46,10 @@ type Ponderish = {
 };
 const ponderGlobals = globalThis as unknown as Ponderish;
 
-/** The chain the streams serve (the config's only chain) and how deep `confirmations` may go. */
-function chainId(): number {
-  return ponderGlobals.PONDER_INDEXING_BUILD?.chains[0]?.id ?? 31337;
+/** How deep `confirmations` may go: the least finality depth of the chains the streams serve. */
+function maxConfirmations(): number {
+  const chains = ponderGlobals.PONDER_INDEXING_BUILD?.chains ?? [{ id: 31337 }];
+  return Math.min(...chains.map((chain) => finalityDepth(chain.id)));
 }
 
 /** The per-process state of the streams: one source per table, the open connections, counters. */
@@ -126,6 +127,18 @@ export function streamHub(): StreamHub {
   return hub;
 }
 
+/** Open connections by stream, connections opened and dropped by reason, of this process (for /metrics). */
+export function streamStats(): {
+  clients: Record<StreamKind, number>;
+  opened: number;
+  dropped: Record<string, number>;
+} {
+  const clients = Object.fromEntries(STREAM_KINDS.map((kind) => [kind, 0])) as Record<StreamKind, number>;
+  if (!hub) return { clients, opened: 0, dropped: {} };
+  for (const connection of hub.connections) clients[connection.kind]++;
+  return { clients, opened: hub.opened, dropped: { ...hub.dropped } };
+}
+
 /** The shared poller of a table, for the webhook dispatcher. */
 export function streamSource(kind: StreamKind): StreamSource {
   return streamHub().source(kind);
@@ -135,7 +148,7 @@ function openStream(c: Context, kind: StreamKind): Response {
   const url = new URL(c.req.url);
   let query: StreamQuery;
   try {
-    query = parseStreamQuery(kind, url.searchParams.entries(), c.req.header("last-event-id"), finalityDepth(chainId()));
+    query = parseStreamQuery(kind, url.searchParams.entries(), c.req.header("last-event-id"), maxConfirmations());
   } catch (error) {
     if (error instanceof StreamQueryError) return c.json({ error: error.message }, 400);
     throw error;
@@ -193,6 +206,10 @@ streams.get("/", (c) => {
           ready: source.current !== undefined,
           tail: source.tail,
           head: source.current?.head.toString() ?? null,
+          // With several chains, each one's head (`head` is the first chain's).
+          heads: source.current?.heads
+            ? Object.fromEntries([...source.current.heads].map(([chainId, head]) => [chainId, head.toString()]))
+            : null,
           finalized: source.current?.finalized ?? null,
           unfinalizedRows: source.current?.recent.length ?? 0,
           reloads: source.reloads,
@@ -207,7 +224,7 @@ streams.get("/", (c) => {
     opened: current.opened,
     dropped: current.dropped,
     sources,
-    settings: { ...STREAM_SETTINGS, maxConfirmations: finalityDepth(chainId()) },
+    settings: { ...STREAM_SETTINGS, maxConfirmations: maxConfirmations() },
   });
 });
 streams.get("/slashes", (c) => openStream(c, "slashes"));

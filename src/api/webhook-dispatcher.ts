@@ -112,6 +112,8 @@ type Due = DeliveryRow & { url: string; secret: string; max_attempts: number | n
 /** The dispatcher of one process; only the lock holder runs intake and sender. */
 export class WebhookDispatcher {
   leader = false;
+  /** Attempts this process made since it started, by outcome (for /metrics). */
+  readonly attempts = { delivered: 0, failed: 0 };
   private stopped = false;
   private intakes = new Map<string, Intake>();
   private inFlight = new Map<string, string>();
@@ -358,6 +360,7 @@ export class WebhookDispatcher {
           : (caught as Error).message;
     }
     const now = Date.now();
+    this.attempts[error === undefined ? "delivered" : "failed"] += 1;
     if (error === undefined) {
       await this.sql.query(
         `UPDATE ${this.s}.delivery SET status = 'delivered', attempts = $2, last_status = $3, last_error = NULL, delivered_at = $4 WHERE id = $1`,

@@ -128,6 +128,11 @@ async function syncFileSubscriptions(sql: SqlClient, schema: string, specs: Subs
 
 let webhooks: Webhooks | undefined;
 
+/** The webhook machinery of this process, if started (for /metrics; does not start it). */
+export function webhooksIfStarted(): Webhooks | undefined {
+  return webhooks;
+}
+
 /**
  * Starts the webhook machinery once per process: tables, file subscriptions, dispatcher. Errors in
  * WEBHOOKS_FILE are reported and leave the dispatcher running for the subscriptions already stored.

@@ -14,8 +14,10 @@ export async function recordEvent(
   activityInput: Omit<ActivityInput, "contract">,
   problems: readonly Problem[] = [],
 ): Promise<void> {
-  await context.db.insert(activity).values(activityValues(event, { ...activityInput, contract }));
+  const chainId = context.chain.id;
+  await context.db.insert(activity).values({ chainId, ...activityValues(event, { ...activityInput, contract }) });
   if (problems.length > 0) {
-    await context.db.insert(anomaly).values(anomalyRows(event, `${contract}:${activityInput.type}`, problems));
+    const rows = anomalyRows(event, `${contract}:${activityInput.type}`, problems);
+    await context.db.insert(anomaly).values(rows.map((row) => ({ chainId, ...row })));
   }
 }

@@ -43,10 +43,16 @@ export class Mismatches {
   }
 }
 
-/** Every indexed table, read over HTTP through the indexer's own read-only SQL endpoint. */
-export async function readTables(indexerUrl: string) {
+/**
+ * Every indexed table, read over HTTP through the indexer's own read-only SQL endpoint; with
+ * `chainId`, only that chain's rows (an indexer of several chains, compared chain by chain).
+ */
+export async function readTables(indexerUrl: string, chainId?: number) {
   const client = createClient(`${indexerUrl}/sql`, { schema });
-  const all = async (table: unknown) => (await client.db.select().from(table as never)) as Row[];
+  const all = async (table: unknown) => {
+    const rows = (await client.db.select().from(table as never)) as Row[];
+    return chainId === undefined ? rows : rows.filter((row) => row.chainId === chainId);
+  };
   return {
     account: await all(schema.account),
     model: await all(schema.model),

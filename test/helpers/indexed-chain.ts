@@ -21,10 +21,21 @@ export type SimulatedChain = {
   stop: () => Promise<void>;
 };
 
-/** A fresh anvil with the contracts, a deterministic simulator run on it, and 32 empty blocks on top. */
-export async function simulatedChain(seed: number, invoices: number): Promise<SimulatedChain> {
+/**
+ * A fresh anvil with the contracts, a deterministic simulator run on it, and 32 empty blocks on top;
+ * `chainId` (default anvil's 31337) gives a second chain an id of its own.
+ */
+export async function simulatedChain(
+  seed: number,
+  invoices: number,
+  options: { chainId?: number } = {},
+): Promise<SimulatedChain> {
   const workDir = mkdtempSync(path.join(tmpdir(), "openledger-test-"));
-  const { anvil, deployment } = await startDevnet({ port: 0, genesisTimestamp: 1_767_225_600 });
+  const { anvil, deployment } = await startDevnet({
+    port: 0,
+    genesisTimestamp: 1_767_225_600,
+    chainId: options.chainId,
+  });
   try {
     const ledger = await simulate({ deployment, seed, invoices, mode: "fast" });
     await rpc(anvil.rpcUrl, "anvil_mine", [`0x${UNFINALIZED_BLOCKS.toString(16)}`]);

@@ -71,7 +71,7 @@ export function indexerSuite(database: "pglite" | "postgres") {
       );
       expect(deep.errors?.[0]?.message).toMatch(/depth limit of 12/i);
       const aliases = await ponder.graphql(
-        `{ ${Array.from({ length: 25 }, (_, i) => `a${i}: invoice(invoiceId: "1") { invoiceId }`).join(" ")} }`,
+        `{ ${Array.from({ length: 25 }, (_, i) => `a${i}: invoice(chainId: 31337, invoiceId: "1") { invoiceId }`).join(" ")} }`,
       );
       expect(aliases.errors?.[0]?.message).toMatch(/aliases limit of 20/i);
       const huge = await ponder.graphql(`{ invoices(limit: 5000) { items { invoiceId } } }`);

@@ -71,9 +71,8 @@ describe("JSON-RPC faults between Ponder and anvil (a fault-injecting proxy)", (
     console.log(`[rpc] compared ${dumpSize(expected)} rows with a fault-free index: ${differences.length} differences`);
     expect(differences).toEqual([]);
 
-    // What the logs say: Ponder warns about each failed request that reaches its own retry loop, but the
-    // config's viem transport (retryCount: 5) retries most faults silently first (RELIABILITY.md, bug 5);
-    // the proxy's counts are the record of what happened.
+    // What the logs say: Ponder warns about each failed request in its own retry loop; the config's
+    // transport (config/rpc-transport.ts) no longer retries silently first (RELIABILITY.md, bug 5).
     const warnings = logs
       .split("\n")
       .filter((line) => line.startsWith('{"level":40') || line.startsWith('{"level":50'));

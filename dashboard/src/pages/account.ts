@@ -1,4 +1,5 @@
 /** An account: its totals, its invoices (cursor paging), earnings, claims, stake history and slashes. */
+import { shownChainId } from "../chain.js";
 import { dailyChart } from "../charts.js";
 import { card, cards, dataTable, h, message, openAmount, section, statusBadge } from "../dom.js";
 import { compactOpen, formatCount, isAddress, openFloat, ROLES, roleName, slashReasonName } from "../format.js";
@@ -45,8 +46,10 @@ const INVOICES_PER_PAGE = 25;
 const INVOICE_ROLES = ["any", "caller", "provider", "holder"] as const;
 type InvoiceRole = (typeof INVOICE_ROLES)[number];
 
-const invoiceFilter = (address: string, role: InvoiceRole) =>
-  role === "any" ? { OR: [{ caller: address }, { provider: address }, { holder: address }] } : { [role]: address };
+const invoiceFilter = (address: string, role: InvoiceRole) => ({
+  chainId: shownChainId(),
+  ...(role === "any" ? { OR: [{ caller: address }, { provider: address }, { holder: address }] } : { [role]: address }),
+});
 
 export async function accountPage(route: Route): Promise<(Node | null)[]> {
   const raw = route.path[1] ?? "";
@@ -68,12 +71,12 @@ export async function accountPage(route: Route): Promise<(Node | null)[]> {
     provider: { totalCount: number };
     holder: { totalCount: number };
   }>(
-    `query ($address: String!, $any: invoiceFilter) {
-      account(address: $address) { address spent earned claimed claimable stake pendingUnstake slashed }
+    `query ($chainId: Float!, $chain: Int!, $address: String!, $any: invoiceFilter) {
+      account(chainId: $chainId, address: $address) { address spent earned claimed claimable stake pendingUnstake slashed }
       any: invoices(where: $any, limit: 1) { totalCount }
-      caller: invoices(where: { caller: $address }, limit: 1) { totalCount }
-      provider: invoices(where: { provider: $address }, limit: 1) { totalCount }
-      holder: invoices(where: { holder: $address }, limit: 1) { totalCount }
+      caller: invoices(where: { chainId: $chain, caller: $address }, limit: 1) { totalCount }
+      provider: invoices(where: { chainId: $chain, provider: $address }, limit: 1) { totalCount }
+      holder: invoices(where: { chainId: $chain, holder: $address }, limit: 1) { totalCount }
     }`,
     { address, any: invoiceFilter(address, "any") },
   );

@@ -76,8 +76,8 @@ type InvoiceStory = {
   }>;
 };
 
-const STORY_QUERY = `query ($id: BigInt!) {
-  invoice(invoiceId: $id) {
+const STORY_QUERY = `query ($chainId: Float!, $chain: Int!, $id: BigInt!) {
+  invoice(chainId: $chainId, invoiceId: $id) {
     invoiceId caller modelId agentId provider holder inputTokens outputTokens latencyMs sloLatencyMs sloMet
     modelVersion trainingLogHash amount feeMultiplierBps taxRateBps penaltyBps providerStake dueAt
     status voidReason payer settleAt paid tax refund distributed holderCredited bundleId issuedAt settledAt
@@ -90,7 +90,7 @@ const STORY_QUERY = `query ($id: BigInt!) {
     slashes(orderBy: "id", limit: 1000) { items { id staker reason amount timestamp txHash } }
     activity(orderBy: "id", limit: 1000) { items { id type account counterparty amount timestamp txHash } }
   }
-  newest: invoices(orderBy: "invoiceId", orderDirection: "desc", limit: 1) { items { invoiceId } }
+  newest: invoices(where: { chainId: $chain }, orderBy: "invoiceId", orderDirection: "desc", limit: 1) { items { invoiceId } }
 }`;
 
 const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";

@@ -155,7 +155,7 @@ const backToModels = (route: Route) =>
 /** One model: its terms and lifetime counters, and its figures per day of the range. */
 async function modelSection(modelId: string, range: DayRange, rangeRows: ModelDailyRow[]): Promise<Node> {
   const { model } = await graphql<{ model: ModelRow | null }>(
-    `query ($id: String!) { model(modelId: $id) {
+    `query ($chainId: Float!, $id: String!) { model(chainId: $chainId, modelId: $id) {
       modelId provider pricePerKToken sloLatencyMs penaltyBps invoices tokens gross sloMet registeredAt
     } }`,
     { id: modelId },

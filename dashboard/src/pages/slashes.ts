@@ -4,6 +4,7 @@
  * answers 200; otherwise it polls GraphQL every 2 s, and tries the stream again every 30 s.
  * `#/slashes?via=polling` skips the stream.
  */
+import { shownChainId } from "../chain.js";
 import { dataTable, h, message, section } from "../dom.js";
 import { formatCount, slashReasonName, timeLabel } from "../format.js";
 import { DashboardError, graphql } from "../graphql.js";
@@ -29,7 +30,7 @@ const POLL_MS = 2_000;
 const STREAM_RETRY_MS = 30_000;
 const STREAM_URL = new URL("../streams/slashes", window.location.href).toString();
 
-const LATEST_QUERY = `{ slashs(orderBy: "id", orderDirection: "desc", limit: ${FEED_SIZE}) {
+const LATEST_QUERY = `query ($chain: Int!) { slashs(where: { chainId: $chain }, orderBy: "id", orderDirection: "desc", limit: ${FEED_SIZE}) {
   items { id staker invoiceId reason amount remainingStake txHash blockNumber timestamp }
 } }`;
 
@@ -38,13 +39,15 @@ async function latestSlashes(): Promise<SlashItem[]> {
 }
 
 /**
- * A stream event's data as a feed item; undefined when it is not one. The item is keyed by the
+ * A stream event's data as a feed item; undefined when it is not one (or of another chain). The item is keyed by the
  * event's `cursor`, which is the slash row's id in GraphQL (the event's own `id` is chain:tx:log).
  */
 function fromStream(data: string): SlashItem | undefined {
   try {
     const event = JSON.parse(data) as Record<string, unknown>;
     if (typeof event.cursor !== "string" || event.staker === undefined) return undefined;
+    // The stream serves every chain; the feed shows the dashboard's.
+    if (event.chainId !== undefined && Number(event.chainId) !== shownChainId()) return undefined;
     const invoiceId = event.invoiceId === null || event.invoiceId === undefined ? null : String(event.invoiceId);
     return {
       id: event.cursor,

@@ -1,0 +1,66 @@
+/**
+ * The indexer's memory budget in production (`npm run start:prod`) and in the benchmark.
+ *
+ * Ponder 0.16 sizes its indexing cache at a fifth of V8's heap limit, and V8's default limit
+ * follows the machine's memory: on a 24 GB machine a million-event backfill peaked at ~2.7 GB of
+ * RSS. A heap limit of 384 MB with a 32 MiB cache kept it under 600 MB for ~10-15 % of backfill
+ * speed (BENCHMARKS.md). INDEXER_MAX_HEAP_MB and PONDER_CACHE_BYTES override the two figures;
+ * INDEXER_MAX_HEAP_MB=off leaves both to Node and Ponder.
+ */
+import { UsageError } from "./cli.js";
+
+export const DEFAULT_MAX_HEAP_MB = 384;
+export const DEFAULT_CACHE_BYTES = 32 * 1024 * 1024;
+/** Below this V8 cannot hold Ponder's build and a cache batch. */
+const MIN_HEAP_MB = 192;
+
+export type MemoryBudget = {
+  /** V8's old-space limit in MB, or null when the budget is off. */
+  maxHeapMb: number | null;
+  /** Ponder's indexing cache (PONDER_CACHE_BYTES), or null to let Ponder size it. */
+  cacheBytes: number | null;
+};
+
+/** Reads INDEXER_MAX_HEAP_MB and PONDER_CACHE_BYTES; a malformed value is a UsageError naming it. */
+export function memoryBudget(env: NodeJS.ProcessEnv = process.env): MemoryBudget {
+  const heap = env.INDEXER_MAX_HEAP_MB?.trim();
+  const cache = env.PONDER_CACHE_BYTES?.trim();
+  if (cache && !/^\d+$/.test(cache)) {
+    throw new UsageError(`PONDER_CACHE_BYTES=${JSON.stringify(cache)} is not a number of bytes`);
+  }
+  if (heap === "off") return { maxHeapMb: null, cacheBytes: cache ? Number(cache) : null };
+  if (heap && (!/^\d+$/.test(heap) || Number(heap) < MIN_HEAP_MB)) {
+    throw new UsageError(
+      `INDEXER_MAX_HEAP_MB=${JSON.stringify(heap)} must be "off" or a number of MB >= ${MIN_HEAP_MB}`,
+    );
+  }
+  return {
+    maxHeapMb: heap ? Number(heap) : DEFAULT_MAX_HEAP_MB,
+    cacheBytes: cache ? Number(cache) : DEFAULT_CACHE_BYTES,
+  };
+}
+
+/**
+ * The environment that applies a budget to a Ponder child: `--max-old-space-size` appended to
+ * NODE_OPTIONS (unless NODE_OPTIONS already sets one) and PONDER_CACHE_BYTES.
+ */
+export function applyMemoryBudget(env: NodeJS.ProcessEnv, budget: MemoryBudget): NodeJS.ProcessEnv {
+  const result = { ...env };
+  if (budget.cacheBytes !== null) result.PONDER_CACHE_BYTES = String(budget.cacheBytes);
+  const nodeOptions = env.NODE_OPTIONS ?? "";
+  if (budget.maxHeapMb !== null && !/--max-old-space-size/.test(nodeOptions)) {
+    result.NODE_OPTIONS = `${nodeOptions} --max-old-space-size=${budget.maxHeapMb}`.trim();
+  }
+  return result;
+}
+
+/** One line for logs: "heap 384 MB, Ponder cache 32 MiB" or "off". */
+export function describeMemoryBudget(budget: MemoryBudget): string {
+  if (budget.maxHeapMb === null && budget.cacheBytes === null) return "off (Node's and Ponder's defaults)";
+  const heap = budget.maxHeapMb === null ? "Node's default heap" : `heap ${budget.maxHeapMb} MB`;
+  const cache =
+    budget.cacheBytes === null
+      ? "Ponder's default cache"
+      : `Ponder cache ${Math.round(budget.cacheBytes / 1048576)} MiB`;
+  return `${heap}, ${cache}`;
+}

@@ -1,0 +1,392 @@
+/**
+ * Our gauges and counters, served by Ponder's own GET /metrics (README, "Metrics and monitoring").
+ * Ponder answers /metrics from its prom-client registry (`PONDER_COMMON.metrics.registry`, see
+ * node_modules/ponder/src/server/index.ts) before any route of ours can, so the metrics are
+ * registered into that registry: a registry calls each metric's `get()` on every scrape.
+ *
+ * Figures read from the database (events indexed, anomalies, webhook deliveries, the indexed
+ * block) are the same on every process that reads the database, indexer and `ponder serve`
+ * replicas alike. They are cached for METRICS_CACHE_MS (5 s) and counted incrementally: rows up to
+ * each chain's finalized checkpoint can no longer change, so only the rows after the last refresh's
+ * finalized checkpoint are counted again (an index range on the (chainId, id) primary key).
+ * Stream clients and webhook attempts are this process's own.
+ */
+import { db, publicClients } from "ponder:api";
+import { sql } from "ponder";
+import { streamStats } from "./streams.js";
+import { webhooksIfStarted } from "./webhooks.js";
+
+type Labels = Record<string, string | number>;
+type Sample = { labels: Labels; value: number };
+type MetricType = "gauge" | "counter";
+
+/** What prom-client's Registry needs of a metric: a name, a type, and `get()` (awaited on each scrape). */
+type CollectedMetric = {
+  name: string;
+  help: string;
+  type: MetricType;
+  aggregator: "sum";
+  get: () => Promise<{ name: string; help: string; type: MetricType; aggregator: "sum"; values: Sample[] }>;
+};
+
+type Registry = {
+  registerMetric: (metric: CollectedMetric) => void;
+  removeSingleMetric: (name: string) => void;
+};
+
+type PonderGlobals = {
+  PONDER_COMMON?: { metrics?: { registry?: Registry } };
+  PONDER_INDEXING_BUILD?: { chains: { id: number; name: string }[] };
+};
+const ponder = globalThis as unknown as PonderGlobals;
+
+function intEnv(name: string, fallback: number, min: number): number {
+  const value = Number(process.env[name] ?? "");
+  return process.env[name] && Number.isSafeInteger(value) && value >= min ? value : fallback;
+}
+
+/** How long database and RPC figures are reused between scrapes. */
+const CACHE_MS = intEnv("METRICS_CACHE_MS", 5_000, 0);
+/** A scrape waits at most this long for a refresh; then it gets the previous figures. */
+const SCRAPE_WAIT_MS = intEnv("METRICS_SCRAPE_WAIT_MS", 3_000, 100);
+
+type Rows<T> = { rows: T[] };
+async function query<T>(statement: ReturnType<typeof sql>): Promise<T[]> {
+  return ((await db.execute(statement)) as unknown as Rows<T>).rows;
+}
+
+/** A checkpoint (and an event id) is 75 digits: timestamp (10), chain id (16), block number (16), ... */
+const checkpointBlock = (checkpoint: string) => Number(checkpoint.slice(26, 42));
+const checkpointTimestamp = (checkpoint: string) => Number(checkpoint.slice(0, 10));
+
+type ChainCheckpoint = { chainId: number; chainName: string; latest: string; finalized: string };
+
+/**
+ * Row counts of an event table by some columns, per chain, kept incrementally: the counts of rows
+ * up to the chain's finalized checkpoint are added to as it moves, the rows after it are counted
+ * afresh each time (a reorg can remove them). A new deployment behind the views schema (another
+ * build id) or a finalized checkpoint that went back starts the count over.
+ */
+class IncrementalCounts {
+  private readonly byChain = new Map<number, { generation: string; finalized: string; counts: Map<string, number> }>();
+
+  constructor(
+    private readonly table: "activity" | "anomaly",
+    private readonly columns: string[],
+  ) {}
+
+  private async countRange(chainId: number, after: string, upTo: string | undefined) {
+    const columns = sql.raw(this.columns.map((column) => `"${column}"`).join(", "));
+    const table = sql.raw(`"${this.table}"`);
+    const upper = upTo === undefined ? sql`` : sql` AND id <= ${upTo}`;
+    const rows = await query<Record<string, string | number>>(
+      sql`SELECT ${columns}, count(*)::int AS "n" FROM ${table} WHERE chain_id = ${chainId} AND id > ${after}${upper} GROUP BY ${columns}`,
+    );
+    const counts = new Map<string, number>();
+    for (const row of rows) {
+      const key = JSON.stringify(this.columns.map((column) => String(row[column])));
+      counts.set(key, (counts.get(key) ?? 0) + Number(row.n));
+    }
+    return counts;
+  }
+
+  async refresh(generation: string, chains: ChainCheckpoint[]): Promise<Sample[]> {
+    const samples: Sample[] = [];
+    for (const chain of chains) {
+      let state = this.byChain.get(chain.chainId);
+      if (!state || state.generation !== generation || chain.finalized < state.finalized) {
+        state = { generation, finalized: "", counts: new Map() };
+        this.byChain.set(chain.chainId, state);
+      }
+      if (chain.finalized > state.finalized) {
+        const added = await this.countRange(chain.chainId, state.finalized, chain.finalized);
+        for (const [key, n] of added) state.counts.set(key, (state.counts.get(key) ?? 0) + n);
+        state.finalized = chain.finalized;
+      }
+      const total = new Map(state.counts);
+      for (const [key, n] of await this.countRange(chain.chainId, state.finalized, undefined)) {
+        total.set(key, (total.get(key) ?? 0) + n);
+      }
+      for (const [key, value] of total) {
+        const values = JSON.parse(key) as string[];
+        const labels: Labels = { chain: chain.chainName, chain_id: chain.chainId };
+        this.columns.forEach((column, i) => {
+          labels[column === "type" ? "event" : column] = values[i];
+        });
+        samples.push({ labels, value });
+      }
+    }
+    return samples;
+  }
+}
+
+type Snapshot = {
+  events: Sample[];
+  anomalies: Sample[];
+  indexedBlock: Sample[];
+  indexedTimestamp: Sample[];
+  headBlock: Sample[];
+  lagBlocks: Sample[];
+  lagSeconds: Sample[];
+  ready: Sample[];
+  webhookDeliveries: Sample[];
+};
+
+const EMPTY: Snapshot = {
+  events: [],
+  anomalies: [],
+  indexedBlock: [],
+  indexedTimestamp: [],
+  headBlock: [],
+  lagBlocks: [],
+  lagSeconds: [],
+  ready: [],
+  webhookDeliveries: [],
+};
+
+const events = new IncrementalCounts("activity", ["contract", "type"]);
+const anomalies = new IncrementalCounts("anomaly", ["code"]);
+let snapshot: Snapshot = EMPTY;
+let refreshedAt = 0;
+let refreshing: Promise<void> | undefined;
+const refreshErrors = { database: 0, rpc: 0 };
+let lastErrorLog = 0;
+
+function logError(where: string, error: unknown) {
+  if (Date.now() - lastErrorLog < 60_000) return;
+  lastErrorLog = Date.now();
+  console.error(`metrics: ${where}: ${(error as Error).message}`);
+}
+
+/** The chain heads, by chain name, through Ponder's RPC clients (one eth_getBlockByNumber each). */
+async function chainHeads(): Promise<Map<string, { number: number; timestamp: number }>> {
+  const heads = new Map<string, { number: number; timestamp: number }>();
+  const clients = publicClients as unknown as Record<
+    string,
+    { getBlock: (args: { blockTag: "latest" }) => Promise<{ number: bigint | null; timestamp: bigint }> }
+  >;
+  await Promise.all(
+    Object.entries(clients).map(async ([name, client]) => {
+      try {
+        const block = await client.getBlock({ blockTag: "latest" });
+        heads.set(name, { number: Number(block.number ?? 0n), timestamp: Number(block.timestamp) });
+      } catch (error) {
+        refreshErrors.rpc++;
+        logError(`chain head of ${name}`, error);
+      }
+    }),
+  );
+  return heads;
+}
+
+async function webhookDeliveries(): Promise<Sample[]> {
+  const webhooks = webhooksIfStarted();
+  if (!webhooks) return [];
+  const started = await Promise.race([webhooks.ready.then(() => true), new Promise((r) => setTimeout(r, 500, false))]);
+  if (!started) return [];
+  const rows = await webhooks.sql.query<{ status: string; n: number | string }>(
+    `SELECT status, count(*) AS n FROM "${webhooks.schema}".delivery GROUP BY status`,
+  );
+  const byStatus: Record<string, number> = { pending: 0, delivered: 0, failed: 0 };
+  for (const row of rows) byStatus[row.status] = Number(row.n);
+  return Object.entries(byStatus).map(([status, value]) => ({ labels: { status }, value }));
+}
+
+async function refresh() {
+  const next: Snapshot = { ...EMPTY };
+  const headsPromise = chainHeads();
+  try {
+    const checkpoints = await query<{ chainId: number | string; chainName: string; latest: string; finalized: string }>(
+      sql`SELECT chain_id AS "chainId", chain_name AS "chainName", latest_checkpoint AS "latest", finalized_checkpoint AS "finalized" FROM _ponder_checkpoint ORDER BY chain_id`,
+    );
+    const [meta] = await query<{ buildId: string | null; ready: number | null }>(
+      sql`SELECT value->>'build_id' AS "buildId", (value->>'is_ready')::int AS "ready" FROM _ponder_meta WHERE key = 'app'`,
+    );
+    const chains = checkpoints.map((row) => ({ ...row, chainId: Number(row.chainId) }));
+    const generation = meta?.buildId ?? "";
+    next.ready = [{ labels: {}, value: meta?.ready === 1 ? 1 : 0 }];
+    next.events = await events.refresh(generation, chains);
+    next.anomalies = await anomalies.refresh(generation, chains);
+    const heads = await headsPromise;
+    for (const chain of chains) {
+      const labels = { chain: chain.chainName, chain_id: chain.chainId };
+      const block = checkpointBlock(chain.latest);
+      const timestamp = checkpointTimestamp(chain.latest);
+      next.indexedBlock.push({ labels, value: block });
+      next.indexedTimestamp.push({ labels, value: timestamp });
+      const head = heads.get(chain.chainName);
+      if (head) {
+        next.headBlock.push({ labels, value: head.number });
+        next.lagBlocks.push({ labels, value: Math.max(0, head.number - block) });
+        next.lagSeconds.push({ labels, value: Math.max(0, head.timestamp - timestamp) });
+      }
+    }
+    next.webhookDeliveries = await webhookDeliveries();
+    snapshot = next;
+    refreshedAt = Date.now();
+  } catch (error) {
+    // The tables may not exist yet (a replica started before the indexer): keep the last figures.
+    refreshErrors.database++;
+    logError("refresh", error);
+    await headsPromise;
+  }
+}
+
+/** The current figures: refreshed when older than METRICS_CACHE_MS, never waiting more than METRICS_SCRAPE_WAIT_MS. */
+export async function currentSnapshot(): Promise<Snapshot> {
+  if (Date.now() - refreshedAt >= CACHE_MS) {
+    refreshing ??= refresh().finally(() => {
+      refreshing = undefined;
+    });
+    await Promise.race([refreshing, new Promise((resolve) => setTimeout(resolve, SCRAPE_WAIT_MS))]);
+  }
+  return snapshot;
+}
+
+/** Process-local figures, read at scrape time. */
+function localSamples(): Record<string, Sample[]> {
+  const streams = streamStats();
+  const dispatcher = webhooksIfStarted()?.dispatcher;
+  return {
+    streamClients: Object.entries(streams.clients).map(([stream, value]) => ({ labels: { stream }, value })),
+    streamOpened: [{ labels: {}, value: streams.opened }],
+    streamDropped: Object.entries(streams.dropped).map(([reason, value]) => ({ labels: { reason }, value })),
+    webhookAttempts: [
+      { labels: { outcome: "delivered" }, value: dispatcher?.attempts.delivered ?? 0 },
+      { labels: { outcome: "failed" }, value: dispatcher?.attempts.failed ?? 0 },
+    ],
+    webhookLeader: [{ labels: {}, value: dispatcher?.leader ? 1 : 0 }],
+    refreshErrors: Object.entries(refreshErrors).map(([source, value]) => ({ labels: { source }, value })),
+  };
+}
+
+type Definition = {
+  name: string;
+  help: string;
+  type: MetricType;
+  read: (figures: Snapshot, local: Record<string, Sample[]>) => Sample[];
+};
+
+/** Every metric of ours: names as Prometheus's conventions want them (`_total` on counters). */
+export const OPENLEDGER_METRICS: Definition[] = [
+  {
+    name: "openledger_events_indexed",
+    help: "Events indexed (rows of the activity table), by chain, contract and event name",
+    type: "gauge",
+    read: (s) => s.events,
+  },
+  {
+    name: "openledger_anomalies",
+    help: "Events the indexer could not apply as the contracts promise (rows of the anomaly table), by chain and code",
+    type: "gauge",
+    read: (s) => s.anomalies,
+  },
+  {
+    name: "openledger_indexed_block",
+    help: "The block the indexer has indexed up to, by chain",
+    type: "gauge",
+    read: (s) => s.indexedBlock,
+  },
+  {
+    name: "openledger_indexed_block_timestamp_seconds",
+    help: "The timestamp of the indexed block, by chain",
+    type: "gauge",
+    read: (s) => s.indexedTimestamp,
+  },
+  {
+    name: "openledger_chain_head_block",
+    help: "The chain's latest block, from the RPC",
+    type: "gauge",
+    read: (s) => s.headBlock,
+  },
+  {
+    name: "openledger_lag_blocks",
+    help: "Blocks between the chain head and the indexed block",
+    type: "gauge",
+    read: (s) => s.lagBlocks,
+  },
+  {
+    name: "openledger_lag_seconds",
+    help: "Seconds between the chain head's timestamp and the indexed block's",
+    type: "gauge",
+    read: (s) => s.lagSeconds,
+  },
+  {
+    name: "openledger_ready",
+    help: "1 once the deployment read by this process has completed its backfill (what /ready says)",
+    type: "gauge",
+    read: (s) => s.ready,
+  },
+  {
+    name: "openledger_webhook_deliveries",
+    help: "Webhook deliveries kept in the database (delivered ones for WEBHOOK_RETENTION_DAYS), by status",
+    type: "gauge",
+    read: (s) => s.webhookDeliveries,
+  },
+  {
+    name: "openledger_webhook_delivery_attempts_total",
+    help: "Webhook POSTs this process made, by outcome (only the process holding the delivery lock makes any)",
+    type: "counter",
+    read: (_, local) => local.webhookAttempts,
+  },
+  {
+    name: "openledger_webhook_leader",
+    help: "1 when this process holds the webhook delivery lock",
+    type: "gauge",
+    read: (_, local) => local.webhookLeader,
+  },
+  {
+    name: "openledger_stream_clients",
+    help: "Server-sent-event clients connected to this process, by stream",
+    type: "gauge",
+    read: (_, local) => local.streamClients,
+  },
+  {
+    name: "openledger_stream_connections_opened_total",
+    help: "Stream connections this process accepted",
+    type: "counter",
+    read: (_, local) => local.streamOpened,
+  },
+  {
+    name: "openledger_stream_connections_dropped_total",
+    help: "Stream connections this process dropped, by reason (slow, stalled, error)",
+    type: "counter",
+    read: (_, local) => local.streamDropped,
+  },
+  {
+    name: "openledger_metrics_refresh_errors_total",
+    help: "Failed refreshes of these metrics, by source (database, rpc)",
+    type: "counter",
+    read: (_, local) => local.refreshErrors,
+  },
+];
+
+/**
+ * Adds our metrics to Ponder's registry (replacing earlier registrations, as after a hot reload).
+ * Returns false when this Ponder has no registry to add to.
+ */
+export function registerOpenledgerMetrics(): boolean {
+  const registry = ponder.PONDER_COMMON?.metrics?.registry;
+  if (!registry) return false;
+  for (const definition of OPENLEDGER_METRICS) {
+    const { name, help, type } = definition;
+    registry.removeSingleMetric(name);
+    registry.registerMetric({
+      name,
+      help,
+      type,
+      aggregator: "sum",
+      get: async () => {
+        // A scrape must never fail because of us: on any error, the metric has no samples.
+        let values: Sample[] = [];
+        try {
+          values = definition.read(await currentSnapshot(), localSamples());
+        } catch (error) {
+          logError(name, error);
+        }
+        return { name, help, type, aggregator: "sum", values };
+      },
+    });
+  }
+  return true;
+}

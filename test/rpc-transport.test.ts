@@ -1,0 +1,163 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createPublicClient, HttpRequestError } from "viem";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { rpcTransport } from "../config/rpc-transport.js";
+import { type Anvil, freePort, startAnvil } from "../scripts/lib/anvil.js";
+
+/** A real JSON-RPC server on 127.0.0.1: answers eth_blockNumber with its own number, or fails as told. */
+type TinyRpc = { url: string; hits: number; mode: "ok" | "503" | "rpc-error"; stop: () => Promise<void> };
+
+async function tinyRpc(blockNumber: number): Promise<TinyRpc> {
+  const state = { hits: 0, mode: "ok" as TinyRpc["mode"] };
+  const server: Server = createServer((request, response) => {
+    let body = "";
+    request.on("data", (chunk) => {
+      body += chunk;
+    });
+    request.on("end", () => {
+      state.hits++;
+      const { id } = JSON.parse(body) as { id: number };
+      if (state.mode === "503") {
+        response.writeHead(503, { "content-type": "text/plain" }).end("overloaded");
+        return;
+      }
+      const answer =
+        state.mode === "rpc-error"
+          ? { jsonrpc: "2.0", id, error: { code: -32000, message: "execution reverted" } }
+          : { jsonrpc: "2.0", id, result: `0x${blockNumber.toString(16)}` };
+      response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(answer));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    get hits() {
+      return state.hits;
+    },
+    get mode() {
+      return state.mode;
+    },
+    set mode(mode) {
+      state.mode = mode;
+    },
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** The transport as Ponder builds it: `retryCount: 0` and a timeout. */
+function requester(options: Parameters<typeof rpcTransport>[0]) {
+  const { request } = rpcTransport(options)({ retryCount: 0, timeout: 2_000 });
+  return () => request({ method: "eth_blockNumber" }) as Promise<string>;
+}
+
+describe("config/rpc-transport: several RPC URLs with failover and a rate limit", () => {
+  let first: TinyRpc;
+  let second: TinyRpc;
+  let closedUrl: string;
+
+  beforeAll(async () => {
+    first = await tinyRpc(1);
+    second = await tinyRpc(2);
+    closedUrl = `http://127.0.0.1:${await freePort()}`;
+  });
+  afterAll(async () => {
+    await first?.stop();
+    await second?.stop();
+  });
+
+  it("fails over in order with one log line, stays there, and comes back to the first when it answers", async () => {
+    const lines: string[] = [];
+    first.mode = "503";
+    const blockNumber = requester({
+      chainName: "home",
+      urls: [first.url, second.url],
+      failbackAfterMs: 300,
+      log: (line) => lines.push(line),
+    });
+    expect(await blockNumber()).toBe("0x2");
+    expect(await blockNumber()).toBe("0x2");
+    expect(await blockNumber()).toBe("0x2");
+    expect(lines).toEqual([`rpc[home]: ${first.url} failed (HTTP 503); failing over to ${second.url}`]);
+    const firstHits = first.hits;
+    expect(firstHits).toBe(1);
+
+    // Still down at the next probe: quietly stays on the second.
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    expect(await blockNumber()).toBe("0x2");
+    expect(first.hits).toBe(firstHits + 1);
+    expect(lines).toHaveLength(1);
+
+    first.mode = "ok";
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    expect(await blockNumber()).toBe("0x1");
+    expect(await blockNumber()).toBe("0x1");
+    expect(lines[1]).toBe(`rpc[home]: ${first.url} answers again; back from ${second.url}`);
+    expect(lines).toHaveLength(2);
+  });
+
+  it("does not fail over on a JSON-RPC error answer: that is the provider's answer", async () => {
+    first.mode = "rpc-error";
+    const secondHits = second.hits;
+    const blockNumber = requester({ chainName: "home", urls: [first.url, second.url], log: () => undefined });
+    const error = await blockNumber().catch((caught: unknown) => caught);
+    expect(error).not.toBeInstanceOf(HttpRequestError);
+    expect(error).toMatchObject({ code: -32000, details: "execution reverted" });
+    expect(second.hits).toBe(secondHits);
+    first.mode = "ok";
+  });
+
+  it("throws the last provider's error when every provider fails (Ponder retries and logs it)", async () => {
+    const lines: string[] = [];
+    second.mode = "503";
+    const blockNumber = requester({ chainName: "l2", urls: [closedUrl, second.url], log: (line) => lines.push(line) });
+    const error = await blockNumber().catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(HttpRequestError);
+    expect((error as HttpRequestError).status).toBe(503);
+    expect(lines).toEqual([
+      `rpc[l2]: ${closedUrl} failed (fetch failed); failing over to ${second.url}`,
+      `rpc[l2]: every RPC URL failed (HTTP 503 from ${second.url}); Ponder retries`,
+    ]);
+    // Failing again adds no line; the first answer after the outage does.
+    await blockNumber().catch(() => undefined);
+    expect(lines).toHaveLength(2);
+    second.mode = "ok";
+    expect(await blockNumber()).toBe("0x2");
+    expect(lines[2]).toBe(`rpc[l2]: ${second.url} answers again`);
+  });
+
+  it("holds requests to the chain's rate: 30 requests at 20 per second take about half a second", async () => {
+    const blockNumber = requester({ chainName: "home", urls: [first.url], requestsPerSecond: 20 });
+    const started = Date.now();
+    await Promise.all(Array.from({ length: 30 }, () => blockNumber()));
+    const elapsed = Date.now() - started;
+    // A burst of 20, then 10 more at 20 a second.
+    expect(elapsed).toBeGreaterThanOrEqual(450);
+    expect(elapsed).toBeLessThan(3_000);
+    const unlimited = requester({ chainName: "home", urls: [first.url] });
+    const fast = Date.now();
+    await Promise.all(Array.from({ length: 30 }, () => unlimited()));
+    expect(Date.now() - fast).toBeLessThan(450);
+  });
+
+  describe("with a real anvil behind a dead URL", () => {
+    let anvil: Anvil;
+    beforeAll(async () => {
+      anvil = await startAnvil({ port: 0, chainId: 31338 });
+    });
+    afterAll(async () => {
+      await anvil?.stop();
+    });
+
+    it("serves viem's public client from the second URL", async () => {
+      const lines: string[] = [];
+      const client = createPublicClient({
+        transport: rpcTransport({ chainName: "l2", urls: [closedUrl, anvil.rpcUrl], log: (line) => lines.push(line) }),
+      });
+      expect(await client.getChainId()).toBe(31338);
+      expect(await client.getBlockNumber()).toBe(0n);
+      expect(lines).toEqual([`rpc[l2]: ${closedUrl} failed (fetch failed); failing over to ${anvil.rpcUrl}`]);
+    });
+  });
+});
