@@ -44,8 +44,9 @@ const HELP = `usage: npm run bench -- [options]
   --ponder-env NAME=VALUE environment of the indexer (repeatable), e.g. ETH_GET_LOGS_BLOCK_RANGE=100
   --ponder-node-arg ARG   a flag for the indexer's Node (repeatable), e.g. --max-old-space-size=1024
                           or --cpu-prof --cpu-prof-dir=/tmp/prof (profiles; not allowed in NODE_OPTIONS)
-  --memory-budget MB|off  the indexer's heap limit in MB, with a 32 MiB Ponder cache: what npm run start:prod
-                          applies (default: INDEXER_MAX_HEAP_MB or 384); off = Node's and Ponder's defaults
+  --memory-budget MB|off  the indexer's heap limit in MB, with a 32 MiB Ponder cache, in the PostgreSQL runs:
+                          what npm run start:prod applies (default: INDEXER_MAX_HEAP_MB or 352); off = Node's
+                          and Ponder's defaults. PGlite runs as npm start does, with the defaults
   --queries-file FILE     queries from FILE (same <!-- query:NAME --> markers) instead of README.md
   --vacuum                VACUUM ANALYZE our tables after the backfill, before the queries (what
                           autovacuum does a few minutes later; by default the queries run right away)
@@ -66,6 +67,8 @@ type Options = {
   skip: Set<string>;
   pgFlags: Record<string, string>;
   ponderEnv: Record<string, string>;
+  /** --memory-budget: applied to the PostgreSQL runs only (start:prod is PostgreSQL-only). */
+  memoryBudget: string | undefined;
   nodeArgs: string[];
   queriesFile: string | undefined;
   vacuum: boolean;
@@ -142,11 +145,9 @@ function parseOptions(): Options | null {
     realtimeSeconds: positiveInteger("realtime-seconds", values["realtime-seconds"], quick ? 10 : 40),
     skip,
     pgFlags: pairs(values["pg-flag"], "pg-flag"),
-    ...withMemoryBudget(
-      pairs(values["ponder-env"], "ponder-env"),
-      values["ponder-node-arg"] ?? [],
-      values["memory-budget"],
-    ),
+    ponderEnv: pairs(values["ponder-env"], "ponder-env"),
+    nodeArgs: values["ponder-node-arg"] ?? [],
+    memoryBudget: values["memory-budget"],
     queriesFile: values["queries-file"],
     vacuum: values.vacuum ?? false,
     label: values.label ?? "",
@@ -216,7 +217,10 @@ async function main() {
   let queries: QueryResult[] = [];
   let queriesMeta: Record<string, unknown> = {};
   let realtime: RealtimeResult | null = null;
-  const ponderEnv = { ...options.ponderEnv };
+  // PostgreSQL runs get start:prod's memory budget; PGlite (npm start, the embedded default, which
+  // has none) runs with Node's and Ponder's defaults.
+  const production = withMemoryBudget(options.ponderEnv, options.nodeArgs, options.memoryBudget);
+  const ponderEnv = production.ponderEnv;
 
   try {
     // 1. chain
@@ -287,7 +291,7 @@ async function main() {
           },
         },
         env: ponderEnv,
-        nodeArgs: options.nodeArgs,
+        nodeArgs: production.nodeArgs,
         cpuPids: { anvil: chain.anvil.process.pid as number, postgres: pg.pid() },
         logFile: path.join(logDir, `${stamp}-backfill-postgres.log`),
         ceilingEventsPerSec: ceiling?.eventsPerSec ?? null,
@@ -341,7 +345,7 @@ async function main() {
             sizes: () => ({ total: Number(pg.query("SELECT pg_database_size(current_database())")) / 1024 / 1024 }),
           },
           env: ponderEnv,
-          nodeArgs: options.nodeArgs,
+          nodeArgs: production.nodeArgs,
           cpuPids: { anvil: chain.anvil.process.pid as number, postgres: pg.pid() },
           logFile: path.join(logDir, `${stamp}-reindex-postgres.log`),
           ceilingEventsPerSec: ceiling?.eventsPerSec ?? null,
@@ -365,7 +369,7 @@ async function main() {
           chain,
           events,
           database: { kind: "pglite", directory },
-          env: ponderEnv,
+          env: options.ponderEnv,
           nodeArgs: options.nodeArgs,
           cpuPids: { anvil: chain.anvil.process.pid as number },
           logFile: path.join(logDir, `${stamp}-backfill-pglite.log`),
@@ -399,7 +403,7 @@ async function main() {
         blockTime: 1,
         pollMs: 50,
         env: ponderEnv,
-        nodeArgs: options.nodeArgs,
+        nodeArgs: production.nodeArgs,
         logFile: path.join(logDir, `${stamp}-realtime.log`),
         log,
       });
@@ -452,7 +456,9 @@ async function main() {
       settings: {
         postgresFlags: postgres?.flags ?? null,
         ponderEnv,
-        ponderNodeArgs: options.nodeArgs,
+        ponderNodeArgs: production.nodeArgs,
+        pgliteEnv: options.ponderEnv,
+        pgliteNodeArgs: options.nodeArgs,
         pollingIntervalMs: Number(ponderEnv.POLLING_INTERVAL_MS ?? 200),
       },
       totalSeconds: Math.round((performance.now() - began) / 1_000),

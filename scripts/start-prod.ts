@@ -12,7 +12,7 @@ const HELP = `usage: npm run start:prod [-- ponder start options, e.g. --port 42
 Runs ponder start on PostgreSQL (DATABASE_URL, required) into the deployment schema
 DATABASE_SCHEMA (default: openledger_v<version>_<commit>, the commit from GIT_SHA or git), and
 publishes views of its tables in DATABASE_VIEWS_SCHEMA (default: openledger) once the backfill is
-complete. Memory budget: a V8 heap of INDEXER_MAX_HEAP_MB (default 384) and a Ponder cache of
+complete. Memory budget: a V8 heap of INDEXER_MAX_HEAP_MB (default 352) and a Ponder cache of
 PONDER_CACHE_BYTES (default 32 MiB), which keep a backfill under ~600 MB of RSS; INDEXER_MAX_HEAP_MB=off
 leaves both to Node and Ponder. SIGTERM or Ctrl-C stops Ponder; the exit status is Ponder's.`;
 

@@ -9,11 +9,11 @@ import {
 } from "../scripts/lib/memory-budget.js";
 
 describe("the indexer's memory budget (npm run start:prod, npm run bench)", () => {
-  it("defaults to a 384 MB heap and a 32 MiB Ponder cache", () => {
-    expect(memoryBudget({})).toEqual({ maxHeapMb: 384, cacheBytes: 32 * 1024 * 1024 });
-    expect(DEFAULT_MAX_HEAP_MB).toBe(384);
+  it("defaults to a 352 MB heap and a 32 MiB Ponder cache", () => {
+    expect(memoryBudget({})).toEqual({ maxHeapMb: 352, cacheBytes: 32 * 1024 * 1024 });
+    expect(DEFAULT_MAX_HEAP_MB).toBe(352);
     expect(DEFAULT_CACHE_BYTES).toBe(33_554_432);
-    expect(describeMemoryBudget(memoryBudget({}))).toBe("heap 384 MB, Ponder cache 32 MiB");
+    expect(describeMemoryBudget(memoryBudget({}))).toBe("heap 352 MB, Ponder cache 32 MiB");
   });
 
   it("takes INDEXER_MAX_HEAP_MB and PONDER_CACHE_BYTES, and off", () => {
@@ -34,7 +34,7 @@ describe("the indexer's memory budget (npm run start:prod, npm run bench)", () =
   it("appends the heap limit to NODE_OPTIONS unless one is already set there", () => {
     const budget = memoryBudget({});
     expect(applyMemoryBudget({ NODE_OPTIONS: "--enable-source-maps" }, budget)).toMatchObject({
-      NODE_OPTIONS: "--enable-source-maps --max-old-space-size=384",
+      NODE_OPTIONS: "--enable-source-maps --max-old-space-size=352",
       PONDER_CACHE_BYTES: "33554432",
     });
     expect(applyMemoryBudget({ NODE_OPTIONS: "--max-old-space-size=2048" }, budget).NODE_OPTIONS).toBe(

@@ -25,8 +25,8 @@ export class DeploymentError extends Error {
   override name = "DeploymentError";
 }
 
-/** Reads and validates a deployment file; every problem is one DeploymentError naming the field. */
-export function readDeployment(file: string): Deployment {
+/** The parsed JSON of a deployment file, or a DeploymentError saying it is missing or not JSON. */
+function readDeploymentJson(file: string): unknown {
   if (!existsSync(file)) {
     throw new DeploymentError(`deployment file ${file} not found: start a chain with \`npm run devnet\` first`);
   }
@@ -36,7 +36,12 @@ export function readDeployment(file: string): Deployment {
   } catch (error) {
     throw new DeploymentError(`deployment file ${file} is not valid JSON: ${(error as Error).message}`);
   }
-  return parseDeployment(raw, file);
+  return raw;
+}
+
+/** Reads and validates a deployment file; every problem is one DeploymentError naming the field. */
+export function readDeployment(file: string): Deployment {
+  return parseDeployment(readDeploymentJson(file), file);
 }
 
 /**
@@ -108,16 +113,7 @@ const RPC_URL = /^(https?|wss?):\/\/\S+$/;
 
 /** Reads a deployment file of either shape as a list of chains (one entry for a single-chain file). */
 export function readDeploymentChains(file: string): ChainDeployment[] {
-  if (!existsSync(file)) {
-    throw new DeploymentError(`deployment file ${file} not found: start a chain with \`npm run devnet\` first`);
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, "utf8"));
-  } catch (error) {
-    throw new DeploymentError(`deployment file ${file} is not valid JSON: ${(error as Error).message}`);
-  }
-  return parseDeploymentChains(raw, file);
+  return parseDeploymentChains(readDeploymentJson(file), file);
 }
 
 /** Validates a deployment file of either shape; every problem is one DeploymentError naming the field. */

@@ -3,13 +3,13 @@
  *
  * Ponder 0.16 sizes its indexing cache at a fifth of V8's heap limit, and V8's default limit
  * follows the machine's memory: on a 24 GB machine a million-event backfill peaked at ~2.7 GB of
- * RSS. A heap limit of 384 MB with a 32 MiB cache kept it under 600 MB for ~10-15 % of backfill
+ * RSS. A heap limit of 352 MB with a 32 MiB cache kept it under 600 MB for ~10-15 % of backfill
  * speed (BENCHMARKS.md). INDEXER_MAX_HEAP_MB and PONDER_CACHE_BYTES override the two figures;
  * INDEXER_MAX_HEAP_MB=off leaves both to Node and Ponder.
  */
 import { UsageError } from "./cli.js";
 
-export const DEFAULT_MAX_HEAP_MB = 384;
+export const DEFAULT_MAX_HEAP_MB = 352;
 export const DEFAULT_CACHE_BYTES = 32 * 1024 * 1024;
 /** Below this V8 cannot hold Ponder's build and a cache batch. */
 const MIN_HEAP_MB = 192;
@@ -54,7 +54,7 @@ export function applyMemoryBudget(env: NodeJS.ProcessEnv, budget: MemoryBudget):
   return result;
 }
 
-/** One line for logs: "heap 384 MB, Ponder cache 32 MiB" or "off". */
+/** One line for logs: "heap 352 MB, Ponder cache 32 MiB" or "off". */
 export function describeMemoryBudget(budget: MemoryBudget): string {
   if (budget.maxHeapMb === null && budget.cacheBytes === null) return "off (Node's and Ponder's defaults)";
   const heap = budget.maxHeapMb === null ? "Node's default heap" : `heap ${budget.maxHeapMb} MB`;

@@ -20,6 +20,20 @@ export type PonderProcess = {
 
 export type GraphQLAnswer<T> = { data?: T; errors?: { message: string }[] };
 
+/** POSTs a GraphQL query to `${url}/graphql` and returns the parsed answer. */
+export async function postGraphql<T>(
+  url: string,
+  query: string,
+  variables?: Record<string, unknown>,
+): Promise<GraphQLAnswer<T>> {
+  const response = await fetch(`${url}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await response.json()) as GraphQLAnswer<T>;
+}
+
 /** The database schema the tests index into. */
 export const PONDER_SCHEMA = "openledger";
 
@@ -86,14 +100,7 @@ export async function startPonder(
     }
   };
 
-  const graphql = async <T>(query: string, variables?: Record<string, unknown>) => {
-    const response = await fetch(`${url}/graphql`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ query, variables }),
-    });
-    return (await response.json()) as GraphQLAnswer<T>;
-  };
+  const graphql = <T>(query: string, variables?: Record<string, unknown>) => postGraphql<T>(url, query, variables);
 
   return { url, process: child, logs: () => output, waitForBlock, graphql, stop };
 }

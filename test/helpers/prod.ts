@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import { freePort } from "../../scripts/lib/anvil.js";
 import { ROOT } from "../../scripts/lib/compile.js";
-import type { GraphQLAnswer } from "./ponder.js";
+import { type GraphQLAnswer, postGraphql } from "./ponder.js";
 
 /** A production script (`npm run start:prod` or `npm run serve`) running Ponder as its child. */
 export type ProdProcess = {
@@ -85,14 +85,7 @@ export async function startProd(
     }
   };
 
-  const graphql = async <T>(query: string, variables?: Record<string, unknown>) => {
-    const response = await fetch(`${url}/graphql`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ query, variables }),
-    });
-    return (await response.json()) as GraphQLAnswer<T>;
-  };
+  const graphql = <T>(query: string, variables?: Record<string, unknown>) => postGraphql<T>(url, query, variables);
 
   return { url, process: child, logs: () => output, waitReady, graphql, stop };
 }
