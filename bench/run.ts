@@ -412,7 +412,7 @@ async function main() {
     const sha = git(["rev-parse", "--short", "HEAD"]) || "nogit";
     const partial: Omit<Results, "targets"> = {
       date: new Date().toISOString(),
-      git: { sha, dirty: git(["status", "--porcelain"]).length > 0 },
+      git: { sha, dirty: git(["status", "--porcelain", "--untracked-files=no"]).length > 0 },
       label: options.label,
       mode: options.quick ? "quick" : "full",
       machine: {
