@@ -4,13 +4,13 @@
  * either process is delivered by the one process holding the advisory lock, never twice, and the
  * replica serves the stream from the shared tables.
  */
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyWebhookSignature } from "../examples/slash-bot.js";
 import { rpc } from "../scripts/lib/anvil.js";
 import { type SlashChain, SseClient, startSlashChain, waitUntil } from "./helpers/bots.js";
 import { type PonderProcess, startPonder } from "./helpers/ponder.js";
 import { type PostgresCluster, postgresUnavailableReason, startPostgres } from "./helpers/postgres.js";
+import { type ReceivedWebhook, startWebhookReceiver, type WebhookReceiver } from "./helpers/webhook-receiver.js";
 
 const TOKEN = "pg-admin-token-0123456789";
 const skip = postgresUnavailableReason();
@@ -20,9 +20,9 @@ describe.skipIf(skip !== undefined)("streams and webhooks on PostgreSQL with an 
   let postgres: PostgresCluster;
   let indexer: PonderProcess;
   let replica: PonderProcess;
-  let receiver: Server;
+  let receiver: WebhookReceiver | undefined;
   let receiverUrl = "";
-  const requests: { headers: IncomingHttpHeaders; body: string }[] = [];
+  let requests: ReceivedWebhook[] = [];
 
   const admin = async (base: string, method: string, route: string, body?: unknown) => {
     const response = await fetch(`${base}/admin/webhooks${route}`, {
@@ -36,17 +36,9 @@ describe.skipIf(skip !== undefined)("streams and webhooks on PostgreSQL with an 
   beforeAll(async () => {
     chain = await startSlashChain();
     postgres = await startPostgres();
-    receiver = createServer((request, response) => {
-      const chunks: Buffer[] = [];
-      request.on("data", (chunk) => chunks.push(chunk));
-      request.on("end", () => {
-        requests.push({ headers: request.headers, body: Buffer.concat(chunks).toString("utf8") });
-        response.writeHead(200).end("ok");
-      });
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
-    const address = receiver.address();
-    receiverUrl = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}/hook`;
+    receiver = await startWebhookReceiver();
+    receiverUrl = receiver.url;
+    requests = receiver.requests;
     const env = {
       DEPLOYMENT_FILE: chain.deploymentFile,
       DATABASE_URL: postgres.url,
@@ -65,7 +57,7 @@ describe.skipIf(skip !== undefined)("streams and webhooks on PostgreSQL with an 
   afterAll(async () => {
     await replica?.stop();
     await indexer?.stop();
-    await new Promise<void>((resolve) => (receiver ? receiver.close(() => resolve()) : resolve()));
+    await receiver?.close();
     await postgres?.stop();
     await chain?.stop();
   });

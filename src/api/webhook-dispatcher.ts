@@ -330,6 +330,15 @@ export class WebhookDispatcher {
   }
 
   private async attempt(delivery: Due) {
+    // Claim the row as read: a `sendDue` whose SELECT ran while an earlier attempt of this delivery
+    // was in flight can return the row still pending, after that attempt has finished and left
+    // `inFlight`; sending it again would repeat the same attempt. The claim also moves the row's
+    // next attempt past the timeout, so a crash mid-attempt leaves it to be retried, not lost.
+    const claimed = await this.sql.query(
+      `UPDATE ${this.s}.delivery SET next_attempt_at = $3 WHERE id = $1 AND status = 'pending' AND attempts = $2 RETURNING id`,
+      [delivery.id, delivery.attempts, Date.now() + this.options.timeoutMs + 1_000],
+    );
+    if (claimed.length === 0) return;
     const attempts = delivery.attempts + 1;
     let status: number | undefined;
     let error: string | undefined;

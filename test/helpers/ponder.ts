@@ -20,6 +20,19 @@ export type PonderProcess = {
 
 export type GraphQLAnswer<T> = { data?: T; errors?: { message: string }[] };
 
+/** Keeps the last ~1-2 MB of a child's stdout and stderr, and resolves `exited` when it exits. */
+export function collectOutput(child: ChildProcess): { output: () => string; exited: Promise<void> } {
+  let output = "";
+  const append = (chunk: Buffer) => {
+    output += chunk.toString();
+    if (output.length > 2_000_000) output = output.slice(-1_000_000);
+  };
+  child.stdout?.on("data", append);
+  child.stderr?.on("data", append);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  return { output: () => output, exited };
+}
+
 /** POSTs a GraphQL query to `${url}/graphql` and returns the parsed answer. */
 export async function postGraphql<T>(
   url: string,
@@ -60,14 +73,7 @@ export async function startPonder(
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  let output = "";
-  const append = (chunk: Buffer) => {
-    output += chunk.toString();
-    if (output.length > 2_000_000) output = output.slice(-1_000_000);
-  };
-  child.stdout?.on("data", append);
-  child.stderr?.on("data", append);
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const { output, exited } = collectOutput(child);
   const url = `http://127.0.0.1:${port}`;
 
   const stop = async () => {
@@ -82,7 +88,7 @@ export async function startPonder(
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (child.exitCode !== null)
-        throw new Error(`ponder exited with code ${child.exitCode}:\n${output.slice(-5000)}`);
+        throw new Error(`ponder exited with code ${child.exitCode}:\n${output().slice(-5000)}`);
       try {
         const ready = await fetch(`${url}/ready`);
         if (ready.status === 200) {
@@ -94,7 +100,7 @@ export async function startPonder(
         // not listening yet
       }
       if (Date.now() > deadline) {
-        throw new Error(`ponder did not reach block ${blockNumber} within ${timeoutMs} ms:\n${output.slice(-5000)}`);
+        throw new Error(`ponder did not reach block ${blockNumber} within ${timeoutMs} ms:\n${output().slice(-5000)}`);
       }
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -102,5 +108,5 @@ export async function startPonder(
 
   const graphql = <T>(query: string, variables?: Record<string, unknown>) => postGraphql<T>(url, query, variables);
 
-  return { url, process: child, logs: () => output, waitForBlock, graphql, stop };
+  return { url, process: child, logs: output, waitForBlock, graphql, stop };
 }

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import { freePort } from "../../scripts/lib/anvil.js";
 import { ROOT } from "../../scripts/lib/compile.js";
-import { type GraphQLAnswer, postGraphql } from "./ponder.js";
+import { collectOutput, type GraphQLAnswer, postGraphql } from "./ponder.js";
 
 /** A production script (`npm run start:prod` or `npm run serve`) running Ponder as its child. */
 export type ProdProcess = {
@@ -37,14 +37,7 @@ export async function startProd(
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
-  let output = "";
-  const append = (chunk: Buffer) => {
-    output += chunk.toString();
-    if (output.length > 2_000_000) output = output.slice(-1_000_000);
-  };
-  child.stdout?.on("data", append);
-  child.stderr?.on("data", append);
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const { output, exited } = collectOutput(child);
   const url = `http://127.0.0.1:${port}`;
 
   const killGroup = (signal: NodeJS.Signals) => {
@@ -69,7 +62,7 @@ export async function startProd(
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (child.exitCode !== null)
-        throw new Error(`${script} exited with code ${child.exitCode}:\n${output.slice(-5000)}`);
+        throw new Error(`${script} exited with code ${child.exitCode}:\n${output().slice(-5000)}`);
       try {
         if ((await fetch(`${url}/ready`)).status === 200) {
           if (blockNumber === undefined) return;
@@ -80,14 +73,15 @@ export async function startProd(
       } catch {
         // not listening yet
       }
-      if (Date.now() > deadline) throw new Error(`${script} not ready within ${timeoutMs} ms:\n${output.slice(-5000)}`);
+      if (Date.now() > deadline)
+        throw new Error(`${script} not ready within ${timeoutMs} ms:\n${output().slice(-5000)}`);
       await new Promise((r) => setTimeout(r, 250));
     }
   };
 
   const graphql = <T>(query: string, variables?: Record<string, unknown>) => postGraphql<T>(url, query, variables);
 
-  return { url, process: child, logs: () => output, waitReady, graphql, stop };
+  return { url, process: child, logs: output, waitReady, graphql, stop };
 }
 
 /** One sample of a Prometheus text exposition. */

@@ -5,7 +5,6 @@
  * once across the three processes, and /metrics carries our figures, equal to the simulator's ledger.
  */
 import { spawnSync } from "node:child_process";
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "../../scripts/lib/compile.js";
@@ -15,6 +14,7 @@ import { canonicalDump, diffDumps, dumpSize } from "../helpers/dump.js";
 import { type SimulatedChain, simulatedChain } from "../helpers/indexed-chain.js";
 import { type PostgresCluster, postgresUnavailableReason, startPostgres } from "../helpers/postgres.js";
 import { eventually, type ProdProcess, scrape, startProd } from "../helpers/prod.js";
+import { type ReceivedWebhook, startWebhookReceiver, type WebhookReceiver } from "../helpers/webhook-receiver.js";
 
 const skip = postgresUnavailableReason();
 const TOKEN = "replica-admin-token-0123456789";
@@ -36,23 +36,16 @@ describe.skipIf(skip !== undefined)("an indexer and two API replicas on one Post
   let postgres: PostgresCluster;
   let indexer: ProdProcess;
   const replicas: ProdProcess[] = [];
-  let receiver: Server;
+  let receiver: WebhookReceiver | undefined;
   let receiverUrl = "";
-  const requests: { headers: IncomingHttpHeaders }[] = [];
+  let requests: ReceivedWebhook[] = [];
 
   beforeAll(async () => {
     chain = await simulatedChain(7, INVOICES);
     postgres = await startPostgres();
-    receiver = createServer((request, response) => {
-      request.resume();
-      request.on("end", () => {
-        requests.push({ headers: request.headers });
-        response.writeHead(200).end("ok");
-      });
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
-    const address = receiver.address();
-    receiverUrl = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}/hook`;
+    receiver = await startWebhookReceiver();
+    receiverUrl = receiver.url;
+    requests = receiver.requests;
     const env = {
       DEPLOYMENT_FILE: chain.deploymentFile,
       DATABASE_URL: postgres.url,
@@ -71,7 +64,7 @@ describe.skipIf(skip !== undefined)("an indexer and two API replicas on one Post
   afterAll(async () => {
     await Promise.all(replicas.map((replica) => replica.stop()));
     await indexer?.stop();
-    await new Promise<void>((resolve) => (receiver ? receiver.close(() => resolve()) : resolve()));
+    await receiver?.close();
     await postgres?.stop();
     await chain?.stop();
   });
