@@ -4,12 +4,12 @@
  * The server flags are the tests' (durability off: fsync, synchronous_commit, full_page_writes)
  * plus the ones the benchmark passes; all are reported with the results.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { freePort } from "../../scripts/lib/anvil.js";
-import { findPostgresBin } from "../../test/helpers/postgres.js";
+import { findPostgresBin, postgresCommandRunner } from "../../test/helpers/postgres.js";
 import { track } from "./cleanup.js";
 
 /** The tests' settings (test/helpers/postgres.ts): a throwaway cluster needs no durability. */
@@ -35,17 +35,10 @@ export async function startBenchPostgres(extraFlags: Record<string, string> = {}
   if (!bin)
     throw new Error("PostgreSQL binaries (initdb, pg_ctl) not found: install PostgreSQL or skip with --no-postgres");
   const flags = { ...BASE_FLAGS, ...extraFlags };
-  const asRoot = process.getuid?.() === 0;
   const dir = mkdtempSync(path.join(tmpdir(), "openledger-bench-pg-"));
   chmodSync(dir, 0o777);
   const dataDir = path.join(dir, "data");
-  const run = (command: string, args: string[]) => {
-    const [file, argv] = asRoot
-      ? ["runuser", ["-u", "postgres", "--", path.join(bin, command), ...args]]
-      : [path.join(bin, command), args];
-    const result = spawnSync(file, argv as string[], { encoding: "utf8" });
-    if (result.status !== 0) throw new Error(`${command} failed: ${result.stderr || result.stdout}`);
-  };
+  const run = postgresCommandRunner(bin);
   run("initdb", ["-D", dataDir, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]);
   const port = await freePort();
   const options = [`-h 127.0.0.1 -p ${port} -k ${dir}`, ...Object.entries(flags).map(([k, v]) => `-c ${k}=${v}`)];

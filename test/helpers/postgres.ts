@@ -20,6 +20,21 @@ export function findPostgresBin(): string | undefined {
   return undefined;
 }
 
+/**
+ * Runs one of PostgreSQL's server programs (initdb, pg_ctl) from `bin`, synchronously, throwing its
+ * output on failure. PostgreSQL refuses to run as root, so as root it runs as the `postgres` user.
+ */
+export function postgresCommandRunner(bin: string): (command: string, args: string[]) => void {
+  const asRoot = process.getuid?.() === 0;
+  return (command, args) => {
+    const [file, argv] = asRoot
+      ? ["runuser", ["-u", "postgres", "--", path.join(bin, command), ...args]]
+      : [path.join(bin, command), args];
+    const result = spawnSync(file, argv as string[], { encoding: "utf8" });
+    if (result.status !== 0) throw new Error(`${command} failed: ${result.stderr || result.stdout}`);
+  };
+}
+
 /** Why the PostgreSQL suites cannot run here, or undefined when they can (DATABASE_URL or binaries). */
 export function postgresUnavailableReason(): string | undefined {
   if (process.env.DATABASE_URL) return undefined;
@@ -47,17 +62,10 @@ export async function startPostgres(): Promise<PostgresCluster> {
   }
   const bin = findPostgresBin();
   if (!bin) throw new Error(postgresUnavailableReason());
-  const asRoot = process.getuid?.() === 0;
   const dir = mkdtempSync(path.join(tmpdir(), "openledger-pg-"));
   chmodSync(dir, 0o777);
   const dataDir = path.join(dir, "data");
-  const run = (command: string, args: string[]) => {
-    const [file, argv] = asRoot
-      ? ["runuser", ["-u", "postgres", "--", path.join(bin, command), ...args]]
-      : [path.join(bin, command), args];
-    const result = spawnSync(file, argv as string[], { encoding: "utf8" });
-    if (result.status !== 0) throw new Error(`${command} failed: ${result.stderr || result.stdout}`);
-  };
+  const run = postgresCommandRunner(bin);
   run("initdb", ["-D", dataDir, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]);
   const port = await freePort();
   run("pg_ctl", [
