@@ -8,6 +8,7 @@ import { createWriteStream, mkdirSync, realpathSync } from "node:fs";
 import path from "node:path";
 import { freePort } from "../../scripts/lib/anvil.js";
 import { ROOT } from "../../scripts/lib/compile.js";
+import { type GraphQLAnswer, postGraphql } from "../../test/helpers/ponder.js";
 import { track } from "./cleanup.js";
 
 export const PONDER_BIN = path.join(ROOT, "node_modules/.bin/ponder");
@@ -33,8 +34,6 @@ export type Ponder = {
   ) => Promise<GraphQLAnswer<T>>;
   stop: () => Promise<void>;
 };
-
-export type GraphQLAnswer<T> = { data?: T; errors?: { message: string }[] };
 
 /**
  * `nodeArgs`: flags for Node itself (e.g. --cpu-prof, --max-old-space-size), which then runs
@@ -105,14 +104,7 @@ export async function startPonder(options: {
   });
 
   const url = `http://127.0.0.1:${port}`;
-  const graphql = async <T>(query: string, variables?: Record<string, unknown>) => {
-    const response = await fetch(`${url}/graphql`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ query, variables }),
-    });
-    return (await response.json()) as GraphQLAnswer<T>;
-  };
+  const graphql = <T>(query: string, variables?: Record<string, unknown>) => postGraphql<T>(url, query, variables);
 
   return {
     url,
