@@ -7,12 +7,12 @@ import { checkInvariants, compareWithContracts, compareWithLedger, readTables, t
 import { type SimulatedChain, simulatedChain } from "./indexed-chain.js";
 import { type PonderProcess, startPonder } from "./ponder.js";
 import { type PostgresCluster, startPostgres } from "./postgres.js";
-import { readmeBlock, readmeQueries } from "./readme.js";
+import { documentedBlock, documentedQueries } from "./documented-queries.js";
 
 export const SUITE_SEED = 42;
-/** The README's examples were run on this chain (seed 42, 2,000 invoices, the fixed genesis). */
-export const README_INVOICES = 2_000;
-export const SUITE_INVOICES = Number(process.env.TEST_INVOICES ?? README_INVOICES);
+/** The documented example queries were run on this chain (seed 42, 2,000 invoices, the fixed genesis). */
+export const EXAMPLE_CHAIN_INVOICES = 2_000;
+export const SUITE_INVOICES = Number(process.env.TEST_INVOICES ?? EXAMPLE_CHAIN_INVOICES);
 
 /**
  * The end-to-end suite, the same on both databases: a simulator run with a fixed seed, indexed by
@@ -80,23 +80,24 @@ export function indexerSuite(database: "pglite" | "postgres") {
       expect(badFilter.errors?.[0]?.message).toMatch(/nosuchfield/);
     });
 
-    it.runIf(SUITE_INVOICES === README_INVOICES)(
-      "gives the answers the README shows for its example queries",
+    it.runIf(SUITE_INVOICES === EXAMPLE_CHAIN_INVOICES)(
+      "gives the answers the README and docs/queries.md show for their example queries",
       async () => {
-        const queries = readmeQueries();
-        expect(queries.length).toBeGreaterThanOrEqual(7);
-        for (const { name, query, variables, answer } of queries) {
+        const queries = documentedQueries();
+        expect(queries.filter(({ file }) => file === "README.md").length).toBeGreaterThanOrEqual(3);
+        expect(queries.length).toBeGreaterThanOrEqual(10);
+        for (const { name, file, query, variables, answer } of queries) {
           const result = await ponder.graphql(query, variables);
-          expect(result.errors, name).toBeUndefined();
-          expect(result.data, name).toEqual(answer);
+          expect(result.errors, `${file}: ${name}`).toBeUndefined();
+          expect(result.data, `${file}: ${name}`).toEqual(answer);
         }
         const example = readFileSync(path.join(ROOT, "examples/analyst-sql.ts"), "utf8");
-        expect(readmeBlock("example:analyst-sql")).toBe(example);
+        expect(documentedBlock("example:analyst-sql")).toBe(example);
         const printed = execFileSync(path.join(ROOT, "node_modules/.bin/tsx"), ["examples/analyst-sql.ts", "20454"], {
           cwd: ROOT,
           env: { ...process.env, INDEXER_URL: ponder.url },
         }).toString();
-        expect(JSON.parse(printed)).toEqual(JSON.parse(readmeBlock("answer:analyst-sql")));
+        expect(JSON.parse(printed)).toEqual(JSON.parse(documentedBlock("answer:analyst-sql")));
       },
     );
 
