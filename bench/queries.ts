@@ -1,7 +1,7 @@
 /**
- * Queries: the README's frontend, analyst and bot queries (between `<!-- query:NAME -->` markers,
- * each followed by a ```graphql block and optionally `<!-- variables:NAME -->` and a ```json
- * block), or equivalents when the README has none, each under a bounded load with autocannon on
+ * Queries: the frontend, analyst and bot queries of docs/queries.md (between `<!-- query:NAME -->`
+ * markers, each followed by a ```graphql block and optionally `<!-- variables:NAME -->` and a ```json
+ * block), or equivalents when that file has none, each under a bounded load with autocannon on
  * 127.0.0.1. Variables come from the ledger: a busy caller, the settled invoice with the longest
  * story, the busiest model, the whole day range, the commonest slash reason and a cursor in its middle.
  */
@@ -16,7 +16,7 @@ export type BenchQuery = {
   name: string;
   query: string;
   variables: Record<string, unknown>;
-  /** "README.md" or "built-in". */
+  /** "docs/queries.md" or "built-in". */
   source: string;
 };
 
@@ -132,7 +132,7 @@ export function parseReadmeQueries(markdown: string): Omit<BenchQuery, "source">
       try {
         variables = JSON.parse(variablesMatch[1]) as Record<string, unknown>;
       } catch (error) {
-        throw new Error(`README.md: variables:${name} is not JSON: ${(error as Error).message}`);
+        throw new Error(`variables:${name} is not JSON: ${(error as Error).message}`);
       }
     }
     queries.push({ name, query: match[2].trim(), variables });
@@ -235,7 +235,7 @@ const NAME_RULES: [RegExp, (picks: LedgerPicks, cursor: string) => unknown][] = 
 ];
 
 /**
- * Resolves a query's variables: ledger values for the names we recognise, the README's values for
+ * Resolves a query's variables: ledger values for the names we recognise, the documented values for
  * the others. Returns the names it could not fill (the query then fails its first check).
  */
 export function resolveVariables(
@@ -261,19 +261,22 @@ export function resolveVariables(
   return { variables, fromLedger, missing };
 }
 
-/** The README's queries if it has any, else the built-in equivalents; or those of `file` (same markers). */
+/** The worked queries the benchmark loads by default (the README's three short ones are left out). */
+const DOCUMENTED_QUERIES = "docs/queries.md";
+
+/** The queries of docs/queries.md if it has any, else the built-in equivalents; or those of `file` (same markers). */
 export function loadQueries(file?: string): { queries: Omit<BenchQuery, "source">[]; source: string } {
   if (file) {
     const queries = parseReadmeQueries(readFileSync(file, "utf8"));
     if (queries.length === 0) throw new Error(`${file} has no <!-- query:NAME --> blocks`);
     return { queries, source: path.relative(ROOT, path.resolve(file)) };
   }
-  const readme = path.join(ROOT, "README.md");
-  if (existsSync(readme)) {
-    const queries = parseReadmeQueries(readFileSync(readme, "utf8"));
-    if (queries.length > 0) return { queries, source: "README.md" };
+  const documented = path.join(ROOT, DOCUMENTED_QUERIES);
+  if (existsSync(documented)) {
+    const queries = parseReadmeQueries(readFileSync(documented, "utf8"));
+    if (queries.length > 0) return { queries, source: DOCUMENTED_QUERIES };
   }
-  return { queries: BUILT_IN_QUERIES, source: "built-in (README.md has no <!-- query:NAME --> blocks)" };
+  return { queries: BUILT_IN_QUERIES, source: `built-in (${DOCUMENTED_QUERIES} has no <!-- query:NAME --> blocks)` };
 }
 
 /** A bot's cursor: the id of the middle slash with the commonest reason (so pages are full). */
@@ -357,7 +360,7 @@ export async function runQueries(options: {
   concurrencies: number[];
   durationSeconds: number;
   warmupSeconds: number;
-  /** Markdown with `<!-- query:NAME -->` blocks instead of README.md (experiments with variants). */
+  /** Markdown with `<!-- query:NAME -->` blocks instead of docs/queries.md (experiments with variants). */
   queriesFile?: string;
   log: (message: string) => void;
 }): Promise<{ results: QueryResult[]; queries: BenchQuery[]; source: string }> {
