@@ -4,10 +4,10 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "../../scripts/lib/compile.js";
 import { checkInvariants, compareWithContracts, compareWithLedger, readTables, type Tables } from "./compare.js";
+import { documentedBlock, documentedQueries } from "./documented-queries.js";
 import { type SimulatedChain, simulatedChain } from "./indexed-chain.js";
 import { type PonderProcess, startPonder } from "./ponder.js";
 import { type PostgresCluster, startPostgres } from "./postgres.js";
-import { documentedBlock, documentedQueries } from "./documented-queries.js";
 
 export const SUITE_SEED = 42;
 /** The documented example queries were run on this chain (seed 42, 2,000 invoices, the fixed genesis). */
