@@ -22,24 +22,16 @@ import {
   model,
   modelDaily,
   protocolDaily,
-  rateChange,
 } from "ponder:schema";
-import { ANOMALY_CODES, type Problem, unknownInvoice } from "./lib/anomaly.js";
-import { recordEvent } from "./lib/finish.js";
+import { ANOMALY_CODES, type Problem, unknownBundle, unknownInvoice, unknownModel } from "./lib/anomaly.js";
+import { finishFor } from "./lib/finish.js";
 import { isZeroAddress, normalizeHex } from "./lib/ids.js";
-import { type ActivityInput, eventColumns, type LoggedEvent } from "./lib/rows.js";
+import { eventColumns } from "./lib/rows.js";
 import { crossesShareTotal, isShareRole } from "./lib/settlement.js";
+import { bumpDaily, insertRateChange } from "./lib/store.js";
 import { dayOf } from "./lib/time.js";
 
-const CONTRACT = "InvoiceRegistry";
-
-/** Writes the event's activity row and, if it raised any, its anomaly rows. */
-const finish = (
-  context: Context,
-  event: LoggedEvent,
-  activityInput: Omit<ActivityInput, "contract">,
-  problems: readonly Problem[] = [],
-) => recordEvent(context, event, CONTRACT, activityInput, problems);
+const finish = finishFor("InvoiceRegistry");
 
 /** Makes sure an address that a relation points at (holder, contributor, owner) has an account row. */
 async function ensureAccount(context: Context, address: `0x${string}`): Promise<void> {
@@ -73,15 +65,12 @@ ponder.on("InvoiceRegistry:ModelRegistered", async ({ event, context }) => {
     problems.push({ code: ANOMALY_CODES.duplicateId, message: `model ${modelId} registered twice`, account: provider });
   } else {
     await ensureAccount(context, provider);
-    await context.db.insert(rateChange).values({
-      chainId,
-      id: event.id,
+    await insertRateChange(context, event, {
       kind: "modelRegistered",
       modelId,
       pricePerKToken,
       sloLatencyMs,
       penaltyBps,
-      ...eventColumns(event),
     });
   }
   await finish(context, event, { type: "ModelRegistered", account: provider }, problems);
@@ -93,21 +82,11 @@ ponder.on("InvoiceRegistry:ModelTermsUpdated", async ({ event, context }) => {
   const modelId = normalizeHex(event.args.modelId);
   const row = await context.db.find(model, { chainId, modelId });
   if (!row) {
-    const problem: Problem = { code: ANOMALY_CODES.unknownModel, message: `model ${modelId} is not indexed` };
-    await finish(context, event, { type: "ModelTermsUpdated" }, [problem]);
+    await finish(context, event, { type: "ModelTermsUpdated" }, [unknownModel(modelId)]);
     return;
   }
   await context.db.update(model, { chainId, modelId }).set({ pricePerKToken, sloLatencyMs, penaltyBps });
-  await context.db.insert(rateChange).values({
-    chainId,
-    id: event.id,
-    kind: "modelTerms",
-    modelId,
-    pricePerKToken,
-    sloLatencyMs,
-    penaltyBps,
-    ...eventColumns(event),
-  });
+  await insertRateChange(context, event, { kind: "modelTerms", modelId, pricePerKToken, sloLatencyMs, penaltyBps });
   await finish(context, event, { type: "ModelTermsUpdated", account: row.provider });
 });
 
@@ -162,17 +141,11 @@ ponder.on("InvoiceRegistry:InvoiceIssued", async ({ event, context }) => {
       .update(model, { chainId, modelId })
       .set((row) => ({ invoices: row.invoices + 1, gross: row.gross + amount }));
   } else {
-    problems.push({ code: ANOMALY_CODES.unknownModel, message: `model ${modelId} is not indexed`, invoiceId });
+    problems.push(unknownModel(modelId, invoiceId));
   }
   const day = dayOf(columns.timestamp);
-  await context.db
-    .insert(modelDaily)
-    .values({ chainId, modelId, day, invoices: 1, gross: amount })
-    .onConflictDoUpdate((row) => ({ invoices: row.invoices + 1, gross: row.gross + amount }));
-  await context.db
-    .insert(protocolDaily)
-    .values({ chainId, day, invoices: 1, gross: amount })
-    .onConflictDoUpdate((row) => ({ invoices: row.invoices + 1, gross: row.gross + amount }));
+  await bumpDaily(context, modelDaily, { modelId, day }, { invoices: 1, gross: amount });
+  await bumpDaily(context, protocolDaily, { day }, { invoices: 1, gross: amount });
   await context.db
     .insert(account)
     .values({ chainId, address: caller, invoicesAsCaller: 1 })
@@ -203,25 +176,18 @@ ponder.on("InvoiceRegistry:ServiceMeasured", async ({ event, context }) => {
       .update(model, { chainId, modelId: row.modelId })
       .set((m) => ({ tokens: m.tokens + tokens, sloMet: m.sloMet + met }));
   }
-  await context.db
-    .insert(modelDaily)
-    .values({
-      chainId,
-      modelId: row.modelId,
-      day: dayOf(event.block.timestamp),
+  await bumpDaily(
+    context,
+    modelDaily,
+    { modelId: row.modelId, day: dayOf(event.block.timestamp) },
+    {
       inputTokens: BigInt(inputTokens),
       outputTokens: BigInt(outputTokens),
       sloMet: met,
       latencySum: BigInt(latencyMs),
-      latencyMax: latencyMs,
-    })
-    .onConflictDoUpdate((daily) => ({
-      inputTokens: daily.inputTokens + BigInt(inputTokens),
-      outputTokens: daily.outputTokens + BigInt(outputTokens),
-      sloMet: daily.sloMet + met,
-      latencySum: daily.latencySum + BigInt(latencyMs),
-      latencyMax: Math.max(daily.latencyMax, latencyMs),
-    }));
+    },
+    { latencyMax: latencyMs },
+  );
   await finish(context, event, { type: "ServiceMeasured", invoiceId, account: row.provider, counterparty: row.caller });
 });
 
@@ -438,8 +404,7 @@ ponder.on("InvoiceRegistry:BundleTransferred", async ({ event, context }) => {
   const activityInput = { type: "BundleTransferred", bundleId, account: to, counterparty: from };
   const row = await context.db.find(bundle, { chainId, bundleId });
   if (!row) {
-    const problem: Problem = { code: ANOMALY_CODES.unknownBundle, message: `bundle ${bundleId} is not indexed` };
-    await finish(context, event, activityInput, [problem]);
+    await finish(context, event, activityInput, [unknownBundle(bundleId)]);
     return;
   }
   const problems: Problem[] = [];
@@ -460,8 +425,7 @@ ponder.on("InvoiceRegistry:BundleDissolved", async ({ event, context }) => {
   const { bundleId } = event.args;
   const row = await context.db.find(bundle, { chainId, bundleId });
   if (!row) {
-    const problem: Problem = { code: ANOMALY_CODES.unknownBundle, message: `bundle ${bundleId} is not indexed` };
-    await finish(context, event, { type: "BundleDissolved", bundleId }, [problem]);
+    await finish(context, event, { type: "BundleDissolved", bundleId }, [unknownBundle(bundleId)]);
     return;
   }
   await context.db.update(bundle, { chainId, bundleId }).set({ dissolved: true });

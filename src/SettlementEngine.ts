@@ -21,12 +21,11 @@ import {
   payout,
   protocolDaily,
   protocolState,
-  rateChange,
 } from "ponder:schema";
-import { ANOMALY_CODES, type Problem, unknownInvoice } from "./lib/anomaly.js";
-import { recordEvent } from "./lib/finish.js";
+import { ANOMALY_CODES, type Problem, unknownBundle, unknownInvoice } from "./lib/anomaly.js";
+import { finishFor } from "./lib/finish.js";
 import { type Hex, isZeroAddress, normalizeHex, PROTOCOL_STATE_ID } from "./lib/ids.js";
-import { type ActivityInput, eventColumns, type LoggedEvent } from "./lib/rows.js";
+import { eventColumns } from "./lib/rows.js";
 import {
   isShareRole,
   payoutTotalViolations,
@@ -34,17 +33,10 @@ import {
   settlementViolations,
   sharePayoutViolations,
 } from "./lib/settlement.js";
+import { bumpDaily, changeProtocolParameter } from "./lib/store.js";
 import { dayOf } from "./lib/time.js";
 
-const CONTRACT = "SettlementEngine";
-
-/** Writes the event's activity row and, if it raised any, its anomaly rows. */
-const finish = (
-  context: Context,
-  event: LoggedEvent,
-  activityInput: Omit<ActivityInput, "contract">,
-  problems: readonly Problem[] = [],
-) => recordEvent(context, event, CONTRACT, activityInput, problems);
+const finish = finishFor("SettlementEngine");
 
 /**
  * Credits OPEN to an account's claimable balance (a payout, or the tax to the treasury) and counts
@@ -56,48 +48,31 @@ async function credit(context: Context, address: Hex, role: number, amount: bigi
     .insert(account)
     .values({ chainId, address, earned: amount, claimable: amount })
     .onConflictDoUpdate((row) => ({ earned: row.earned + amount, claimable: row.claimable + amount }));
-  await context.db
-    .insert(earningsDaily)
-    .values({ chainId, account: address, role, day, amount, payouts: 1 })
-    .onConflictDoUpdate((row) => ({ amount: row.amount + amount, payouts: row.payouts + 1 }));
+  await bumpDaily(context, earningsDaily, { account: address, role, day }, { amount, payouts: 1 });
 }
 
 // ------------------------------------------------------------------------------- parameters
 
 ponder.on("SettlementEngine:TaxRateUpdated", async ({ event, context }) => {
-  const chainId = context.chain.id;
   const { oldBps, newBps } = event.args;
-  await context.db
-    .insert(protocolState)
-    .values({ chainId, id: PROTOCOL_STATE_ID, taxRateBps: newBps })
-    .onConflictDoUpdate({ taxRateBps: newBps });
-  await context.db.insert(rateChange).values({
-    chainId,
-    id: event.id,
-    kind: "taxRate",
-    oldTaxRateBps: oldBps,
-    newTaxRateBps: newBps,
-    ...eventColumns(event),
-  });
+  await changeProtocolParameter(
+    context,
+    event,
+    { taxRateBps: newBps },
+    { kind: "taxRate", oldTaxRateBps: oldBps, newTaxRateBps: newBps },
+  );
   await finish(context, event, { type: "TaxRateUpdated" });
 });
 
 ponder.on("SettlementEngine:TreasuryUpdated", async ({ event, context }) => {
-  const chainId = context.chain.id;
   const oldTreasury = normalizeHex(event.args.oldTreasury);
   const newTreasury = normalizeHex(event.args.newTreasury);
-  await context.db
-    .insert(protocolState)
-    .values({ chainId, id: PROTOCOL_STATE_ID, treasury: newTreasury })
-    .onConflictDoUpdate({ treasury: newTreasury });
-  await context.db.insert(rateChange).values({
-    chainId,
-    id: event.id,
-    kind: "treasury",
-    oldTreasury,
-    newTreasury,
-    ...eventColumns(event),
-  });
+  await changeProtocolParameter(
+    context,
+    event,
+    { treasury: newTreasury },
+    { kind: "treasury", oldTreasury, newTreasury },
+  );
   await finish(context, event, {
     type: "TreasuryUpdated",
     account: newTreasury,
@@ -215,19 +190,8 @@ ponder.on("SettlementEngine:InvoiceSettled", async ({ event, context }) => {
     });
   }
 
-  await context.db
-    .insert(modelDaily)
-    .values({ chainId, modelId: row.modelId, day, settled: 1, paid, refunds: refund })
-    .onConflictDoUpdate((d) => ({ settled: d.settled + 1, paid: d.paid + paid, refunds: d.refunds + refund }));
-  await context.db
-    .insert(protocolDaily)
-    .values({ chainId, day, settled: 1, paid, tax, refunds: refund })
-    .onConflictDoUpdate((d) => ({
-      settled: d.settled + 1,
-      paid: d.paid + paid,
-      tax: d.tax + tax,
-      refunds: d.refunds + refund,
-    }));
+  await bumpDaily(context, modelDaily, { modelId: row.modelId, day }, { settled: 1, paid, refunds: refund });
+  await bumpDaily(context, protocolDaily, { day }, { settled: 1, paid, tax, refunds: refund });
 
   if (row.bundleId !== null) {
     const bundleRow = await context.db.find(bundle, { chainId, bundleId: row.bundleId });
@@ -236,11 +200,7 @@ ponder.on("SettlementEngine:InvoiceSettled", async ({ event, context }) => {
         .update(bundle, { chainId, bundleId: row.bundleId })
         .set({ outstanding: bundleRow.outstanding - row.amount });
     } else {
-      problems.push({
-        code: ANOMALY_CODES.unknownBundle,
-        message: `bundle ${row.bundleId} of invoice ${invoiceId} is not indexed`,
-        invoiceId,
-      });
+      problems.push(unknownBundle(row.bundleId, invoiceId));
     }
   }
   await finish(context, event, { ...activityInput, bundleId: row.bundleId }, problems);
@@ -289,11 +249,7 @@ ponder.on("SettlementEngine:PayoutCredited", async ({ event, context }) => {
       if (bundleRow) {
         await context.db.update(bundle, { chainId, bundleId: row.bundleId }).set({ earned: bundleRow.earned + amount });
       } else {
-        problems.push({
-          code: ANOMALY_CODES.unknownBundle,
-          message: `bundle ${row.bundleId} of invoice ${invoiceId} is not indexed`,
-          invoiceId,
-        });
+        problems.push(unknownBundle(row.bundleId, invoiceId));
       }
     }
   } else if (isShareRole(role)) {

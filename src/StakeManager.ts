@@ -10,24 +10,17 @@
  * Rows returned by `context.db.find` are live views of Ponder's cache: an update of the same row
  * changes them. Handlers read what they need from a row before updating it.
  */
-import { type Context, ponder } from "ponder:registry";
-import { account, protocolDaily, protocolState, rateChange, slash, stakeChange, unstakeRequest } from "ponder:schema";
-import { ANOMALY_CODES, type Problem } from "./lib/anomaly.js";
-import { recordEvent } from "./lib/finish.js";
-import { invoiceIdOrNull, normalizeHex, PROTOCOL_STATE_ID } from "./lib/ids.js";
-import { type ActivityInput, eventColumns, type LoggedEvent } from "./lib/rows.js";
+import { ponder } from "ponder:registry";
+import { account, protocolDaily, slash, stakeChange, unstakeRequest } from "ponder:schema";
+import { ANOMALY_CODES, type Problem, unknownRequest } from "./lib/anomaly.js";
+import { finishFor } from "./lib/finish.js";
+import { invoiceIdOrNull, normalizeHex } from "./lib/ids.js";
+import { eventColumns } from "./lib/rows.js";
 import { splitSlash, stakedViolations, walkPendingRequests } from "./lib/stake.js";
+import { bumpDaily, changeProtocolParameter } from "./lib/store.js";
 import { dayOf } from "./lib/time.js";
 
-const CONTRACT = "StakeManager";
-
-/** Writes the event's activity row and, if it raised any, its anomaly rows. */
-const finish = (
-  context: Context,
-  event: LoggedEvent,
-  activityInput: Omit<ActivityInput, "contract">,
-  problems: readonly Problem[] = [],
-) => recordEvent(context, event, CONTRACT, activityInput, problems);
+const finish = finishFor("StakeManager");
 
 ponder.on("StakeManager:Staked", async ({ event, context }) => {
   const chainId = context.chain.id;
@@ -144,12 +137,7 @@ ponder.on("StakeManager:Unstaked", async ({ event, context }) => {
   const staker = normalizeHex(event.args.staker);
   const request = await context.db.find(unstakeRequest, { chainId, requestId });
   if (!request) {
-    const problem: Problem = {
-      code: ANOMALY_CODES.unknownRequest,
-      message: `unstake request ${requestId} is not indexed`,
-      account: staker,
-    };
-    await finish(context, event, { type: "Unstaked", account: staker, amount }, [problem]);
+    await finish(context, event, { type: "Unstaked", account: staker, amount }, [unknownRequest(requestId, staker)]);
     return;
   }
   const problems: Problem[] = [];
@@ -264,27 +252,17 @@ ponder.on("StakeManager:Slashed", async ({ event, context }) => {
     pendingAfter: after.pendingUnstake,
     ...eventColumns(event),
   });
-  await context.db
-    .insert(protocolDaily)
-    .values({ chainId, day: dayOf(event.block.timestamp), slashed: amount })
-    .onConflictDoUpdate((d) => ({ slashed: d.slashed + amount }));
+  await bumpDaily(context, protocolDaily, { day: dayOf(event.block.timestamp) }, { slashed: amount });
   await finish(context, event, { type: "Slashed", invoiceId, account: staker, amount }, problems);
 });
 
 ponder.on("StakeManager:CooldownUpdated", async ({ event, context }) => {
-  const chainId = context.chain.id;
   const { oldSeconds, newSeconds } = event.args;
-  await context.db
-    .insert(protocolState)
-    .values({ chainId, id: PROTOCOL_STATE_ID, cooldown: newSeconds })
-    .onConflictDoUpdate({ cooldown: newSeconds });
-  await context.db.insert(rateChange).values({
-    chainId,
-    id: event.id,
-    kind: "cooldown",
-    oldCooldown: oldSeconds,
-    newCooldown: newSeconds,
-    ...eventColumns(event),
-  });
+  await changeProtocolParameter(
+    context,
+    event,
+    { cooldown: newSeconds },
+    { kind: "cooldown", oldCooldown: oldSeconds, newCooldown: newSeconds },
+  );
   await finish(context, event, { type: "CooldownUpdated" });
 });

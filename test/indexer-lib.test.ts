@@ -3,7 +3,14 @@
  * agree with SPEC.md's arithmetic and the contracts' rules, not with the code under test.
  */
 import { describe, expect, it } from "vitest";
-import { ANOMALY_CODES, anomalyRows, unknownInvoice } from "../src/lib/anomaly.js";
+import {
+  ANOMALY_CODES,
+  anomalyRows,
+  unknownBundle,
+  unknownInvoice,
+  unknownModel,
+  unknownRequest,
+} from "../src/lib/anomaly.js";
 import {
   derivedRowId,
   invoiceIdOrNull,
@@ -138,6 +145,31 @@ describe("anomaly", () => {
 
   it("writes nothing when there is no problem", () => {
     expect(anomalyRows(EVENT, "StakeManager:Staked", [])).toEqual([]);
+  });
+
+  it("names the unknown model, bundle or request, and the invoice or staker that points at it", () => {
+    const model = `0x${"ab".repeat(32)}` as const;
+    const rows = anomalyRows(EVENT, "InvoiceRegistry:InvoiceIssued", [
+      unknownModel(model, 5n),
+      unknownModel(model),
+      unknownBundle(2n, 5n),
+      unknownBundle(2n),
+      unknownRequest(4n, LOWER),
+    ]);
+    expect(rows.map(({ code, invoiceId, account }) => ({ code, invoiceId, account }))).toEqual([
+      { code: "unknown_model", invoiceId: 5n, account: null },
+      { code: "unknown_model", invoiceId: null, account: null },
+      { code: "unknown_bundle", invoiceId: 5n, account: null },
+      { code: "unknown_bundle", invoiceId: null, account: null },
+      { code: "unknown_request", invoiceId: null, account: LOWER },
+    ]);
+    expect(rows.map((row) => row.message)).toEqual([
+      `model ${model} is not indexed`,
+      `model ${model} is not indexed`,
+      "bundle 2 of invoice 5 is not indexed",
+      "bundle 2 is not indexed",
+      "unstake request 4 is not indexed",
+    ]);
   });
 });
 

@@ -71,3 +71,23 @@ export function unknownInvoice(invoiceId: bigint): Problem {
     invoiceId,
   };
 }
+
+/** The problem of an event about a model the indexer has no row for; `invoiceId`: the invoice naming it. */
+export function unknownModel(modelId: Hex, invoiceId?: bigint): Problem {
+  return { code: ANOMALY_CODES.unknownModel, message: `model ${modelId} is not indexed`, invoiceId };
+}
+
+/** The problem of an event about a bundle the indexer has no row for; `invoiceId`: the member invoice naming it. */
+export function unknownBundle(bundleId: bigint, invoiceId?: bigint): Problem {
+  const of = invoiceId === undefined ? "" : ` of invoice ${invoiceId}`;
+  return { code: ANOMALY_CODES.unknownBundle, message: `bundle ${bundleId}${of} is not indexed`, invoiceId };
+}
+
+/** The problem of an event about an unstake request the indexer has no row for. */
+export function unknownRequest(requestId: bigint, staker: Hex): Problem {
+  return {
+    code: ANOMALY_CODES.unknownRequest,
+    message: `unstake request ${requestId} is not indexed`,
+    account: staker,
+  };
+}

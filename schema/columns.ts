@@ -1,0 +1,22 @@
+/**
+ * Columns that several tables share, written once.
+ */
+import type { PgColumnBuilderBase, PgColumnsBuilders } from "ponder";
+
+/**
+ * The columns of a row made by one event, around the table's own `columns`: first the key,
+ * `chainId` and `id` (Ponder's event id: unique per log, sorting in chain order), then `columns`,
+ * then where the event is on its chain (`blockNumber`, `logIndex`, `timestamp`, `txHash`: what
+ * `eventColumns` in src/lib/rows.ts fills in). Key the table by `[table.chainId, table.id]`.
+ */
+export function eventRow<columns extends Record<string, PgColumnBuilderBase>>(t: PgColumnsBuilders, columns: columns) {
+  return {
+    chainId: t.integer().notNull(),
+    id: t.text().notNull(),
+    ...columns,
+    blockNumber: t.bigint().notNull(),
+    logIndex: t.integer().notNull(),
+    timestamp: t.bigint().notNull(),
+    txHash: t.hex().notNull(),
+  };
+}

@@ -1,0 +1,180 @@
+/**
+ * The InvoiceRegistry's objects: models, invoices with their shares and datasets, the invoices'
+ * transfers, and bundles.
+ */
+import { index, onchainTable, primaryKey } from "ponder";
+import { eventRow } from "./columns.js";
+
+export const model = onchainTable(
+  "model",
+  (t) => ({
+    chainId: t.integer().notNull(),
+    modelId: t.hex().notNull(),
+    provider: t.hex().notNull(),
+    pricePerKToken: t.bigint().notNull(),
+    sloLatencyMs: t.integer().notNull(),
+    penaltyBps: t.integer().notNull(),
+    invoices: t.integer().notNull().default(0),
+    tokens: t.bigint().notNull().default(0n),
+    gross: t.bigint().notNull().default(0n),
+    sloMet: t.integer().notNull().default(0),
+    registeredAt: t.bigint().notNull(),
+    blockNumber: t.bigint().notNull(),
+    txHash: t.hex().notNull(),
+  }),
+  (table) => ({
+    pk: primaryKey({ columns: [table.chainId, table.modelId] }),
+    providerIndex: index().on(table.provider),
+  }),
+);
+
+export const invoice = onchainTable(
+  "invoice",
+  (t) => ({
+    chainId: t.integer().notNull(),
+    invoiceId: t.bigint().notNull(),
+    // parties
+    caller: t.hex().notNull(),
+    modelId: t.hex().notNull(),
+    agentId: t.hex().notNull(),
+    provider: t.hex().notNull(),
+    /** Current owner of the invoice NFT. */
+    holder: t.hex().notNull(),
+    // service measured
+    inputTokens: t.integer().notNull().default(0),
+    outputTokens: t.integer().notNull().default(0),
+    latencyMs: t.integer().notNull().default(0),
+    sloLatencyMs: t.integer().notNull().default(0),
+    sloMet: t.boolean().notNull().default(true),
+    // provenance
+    modelVersion: t.hex(),
+    trainingLogHash: t.hex(),
+    // pricing terms
+    amount: t.bigint().notNull(),
+    feeMultiplierBps: t.integer().notNull(),
+    taxRateBps: t.integer().notNull(),
+    penaltyBps: t.integer().notNull().default(0),
+    providerStake: t.bigint().notNull(),
+    dueAt: t.bigint().notNull(),
+    // lifecycle and settlement
+    status: t.text().$type<"issued" | "scheduled" | "settled" | "voided">().notNull(),
+    voidReason: t.integer(),
+    payer: t.hex(),
+    settleAt: t.bigint(),
+    paid: t.bigint(),
+    tax: t.bigint(),
+    refund: t.bigint(),
+    distributed: t.bigint(),
+    holderCredited: t.bigint(),
+    bundleId: t.bigint(),
+    issuedAt: t.bigint().notNull(),
+    settledAt: t.bigint(),
+    shareCount: t.integer().notNull().default(0),
+    datasetCount: t.integer().notNull().default(0),
+    /** Payouts seen of the current settlement: the next share position to credit. */
+    payoutCount: t.integer().notNull().default(0),
+    transferCount: t.integer().notNull().default(0),
+    /** Sum of the shares' bps: checked against 10_000 as shares arrive, without reading them back. */
+    shareBpsTotal: t.integer().notNull().default(0),
+    /** Sum of the share payouts (roles 1..3) of the settlement: checked against `distributed`. */
+    sharesCredited: t.bigint().notNull().default(0n),
+    blockNumber: t.bigint().notNull(),
+    timestamp: t.bigint().notNull(),
+    txHash: t.hex().notNull(),
+  }),
+  (table) => ({
+    pk: primaryKey({ columns: [table.chainId, table.invoiceId] }),
+    callerIndex: index().on(table.caller, table.invoiceId),
+    providerIndex: index().on(table.provider, table.invoiceId),
+    holderIndex: index().on(table.holder, table.invoiceId),
+    modelIndex: index().on(table.modelId, table.invoiceId),
+    statusIndex: index().on(table.status),
+    bundleIndex: index().on(table.bundleId),
+  }),
+);
+
+export const invoiceShare = onchainTable(
+  "invoice_share",
+  (t) => ({
+    chainId: t.integer().notNull(),
+    invoiceId: t.bigint().notNull(),
+    position: t.integer().notNull(),
+    contributor: t.hex().notNull(),
+    role: t.integer().notNull(),
+    shareBps: t.integer().notNull(),
+    /** What the share was credited at settlement; null until then. */
+    credited: t.bigint(),
+  }),
+  (table) => ({
+    pk: primaryKey({ columns: [table.chainId, table.invoiceId, table.position] }),
+    contributorIndex: index().on(table.contributor),
+  }),
+);
+
+export const datasetUse = onchainTable(
+  "dataset_use",
+  (t) => ({
+    chainId: t.integer().notNull(),
+    invoiceId: t.bigint().notNull(),
+    position: t.integer().notNull(),
+    datasetHash: t.hex().notNull(),
+    datanetId: t.hex().notNull(),
+    version: t.integer().notNull(),
+  }),
+  (table) => ({
+    pk: primaryKey({ columns: [table.chainId, table.invoiceId, table.position] }),
+    datasetIndex: index().on(table.datasetHash),
+  }),
+);
+
+export const dataset = onchainTable(
+  "dataset",
+  (t) => ({
+    chainId: t.integer().notNull(),
+    datasetHash: t.hex().notNull(),
+    datanetId: t.hex().notNull(),
+    version: t.integer().notNull(),
+    /** Invoices that list it; an invoice listing it twice counts once. */
+    invoices: t.integer().notNull().default(0),
+    /** inputTokens + outputTokens of those invoices. */
+    tokens: t.bigint().notNull().default(0n),
+  }),
+  (table) => ({ pk: primaryKey({ columns: [table.chainId, table.datasetHash] }) }),
+);
+
+export const invoiceTransfer = onchainTable(
+  "invoice_transfer",
+  (t) =>
+    eventRow(t, {
+      invoiceId: t.bigint().notNull(),
+      from: t.hex().notNull(),
+      to: t.hex().notNull(),
+      /** Set when the transfer moved a whole bundle. */
+      bundleId: t.bigint(),
+    }),
+  (table) => ({
+    pk: primaryKey({ columns: [table.chainId, table.id] }),
+    invoiceIndex: index().on(table.invoiceId),
+    toIndex: index().on(table.to),
+  }),
+);
+
+export const bundle = onchainTable(
+  "bundle",
+  (t) => ({
+    chainId: t.integer().notNull(),
+    bundleId: t.bigint().notNull(),
+    owner: t.hex().notNull(),
+    name: t.text().notNull(),
+    memberIds: t.bigint().array().notNull(),
+    memberCount: t.integer().notNull(),
+    faceValue: t.bigint().notNull(),
+    outstanding: t.bigint().notNull(),
+    earned: t.bigint().notNull().default(0n),
+    dissolved: t.boolean().notNull().default(false),
+    createdAt: t.bigint().notNull(),
+    blockNumber: t.bigint().notNull(),
+    txHash: t.hex().notNull(),
+  }),
+  (table) => ({ pk: primaryKey({ columns: [table.chainId, table.bundleId] }), ownerIndex: index().on(table.owner) }),
+);
