@@ -10,7 +10,7 @@ import { totalmem } from "node:os";
 import path from "node:path";
 import { type Anvil, rpc, startAnvil } from "../scripts/lib/anvil.js";
 import { ROOT } from "../scripts/lib/compile.js";
-import { type Deployment, readDeployment } from "../scripts/lib/deployment.js";
+import { type Deployment, readDeployment } from "../config/deployment.js";
 import { startDevnet } from "../scripts/lib/devnet.js";
 import { type Ledger, readLedger, runSimulation } from "../scripts/simulator/index.js";
 import { track } from "./lib/cleanup.js";

@@ -5,7 +5,7 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { integerFlag, positiveFlag, runCli, UsageError } from "./lib/cli.js";
-import { readDeployment } from "./lib/deployment.js";
+import { readDeployment } from "../config/deployment.js";
 import { DEFAULT_NETWORK, deploymentFileFor } from "./lib/devnet.js";
 import {
   DEFAULT_DAYS,

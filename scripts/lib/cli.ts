@@ -1,4 +1,4 @@
-import { DeploymentError } from "./deployment.js";
+import { DeploymentError } from "../../config/deployment.js";
 
 /** A bad flag or flag value: the CLI prints it with a hint and exits with status 2. */
 export class UsageError extends Error {

@@ -13,7 +13,7 @@ import {
 import { foundry } from "viem/chains";
 import { OpenTokenAbi } from "../../abis/OpenToken.js";
 import { type ContractName, ROOT } from "./compile.js";
-import type { Deployment } from "./deployment.js";
+import type { Deployment } from "../../config/deployment.js";
 
 /** Protocol parameters of a fresh deployment. */
 export type DeployOptions = {

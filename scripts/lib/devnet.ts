@@ -3,7 +3,7 @@ import path from "node:path";
 import { type Address, parseEther } from "viem";
 import { type Anvil, rpc, startAnvil } from "./anvil.js";
 import { deployProtocol, fundWithOpen } from "./deploy.js";
-import { type Deployment, DeploymentError, readDeployment } from "./deployment.js";
+import { type Deployment, DeploymentError, readDeployment } from "../../config/deployment.js";
 
 export const DEFAULT_DEVNET_PORT = 8545;
 export const DEFAULT_NETWORK = "localhost";

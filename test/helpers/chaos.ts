@@ -3,7 +3,7 @@ import { InvoiceRegistryAbi } from "../../abis/InvoiceRegistry.js";
 import { SettlementEngineAbi } from "../../abis/SettlementEngine.js";
 import { StakeManagerAbi } from "../../abis/StakeManager.js";
 import { rpc } from "../../scripts/lib/anvil.js";
-import type { Deployment } from "../../scripts/lib/deployment.js";
+import type { Deployment } from "../../config/deployment.js";
 import type { Ledger } from "../../scripts/simulator/ledger.js";
 import { Rng } from "../../scripts/simulator/prng.js";
 

@@ -29,7 +29,7 @@ import { SettlementEngineAbi } from "../../abis/SettlementEngine.js";
 import { StakeManagerAbi } from "../../abis/StakeManager.js";
 import { type Anvil, rpc, startAnvil } from "../../scripts/lib/anvil.js";
 import { deployProtocol, fundWithOpen } from "../../scripts/lib/deploy.js";
-import type { Deployment } from "../../scripts/lib/deployment.js";
+import type { Deployment } from "../../config/deployment.js";
 
 export const ABIS = {
   OpenToken: OpenTokenAbi,

@@ -16,6 +16,18 @@ async function waitForLog(ponder: PonderProcess, pattern: RegExp, timeoutMs: num
   }
 }
 
+/** The process's exit code once it exits, or null if it is still running after `timeoutMs`. */
+function exitCode(ponder: PonderProcess, timeoutMs: number): Promise<number | null> {
+  if (ponder.process.exitCode !== null) return Promise.resolve(ponder.process.exitCode);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(null), timeoutMs);
+    ponder.process.once("exit", (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
+}
+
 describe("configuration and chain edge cases", () => {
   let chain: SimulatedChain;
   let proxy: FaultProxy | undefined;
@@ -44,16 +56,17 @@ describe("configuration and chain edge cases", () => {
     }
   });
 
-  it("wrong chain id: Ponder warns that the RPC answers another id, then indexes that chain under the configured id", async () => {
+  it("wrong chain id: start-up stops with one line naming both ids, before indexing anything", async () => {
     const ponder = await start("wrong-chain", { CHAIN_ID: "1" });
-    await waitForLog(ponder, /Configured chain ID does not match JSON-RPC response/, 60_000);
-    expect(ponder.logs()).toMatch(/"chain_id":1,"rpc_chain_id":31337/);
-    await ponder.waitForBlock(chain.head, 120_000);
-    const status = (await (await fetch(`${ponder.url}/status`)).json()) as Record<string, { id: number }>;
-    expect(Object.values(status)[0]?.id).toBe(1);
-    // Only a warning: the rows are those of chain 31337, served as chain 1 (RELIABILITY.md).
-    expect((await readTables(ponder.url)).invoice.length).toBe(60);
-    await ponder.stop();
+    const code = await exitCode(ponder, 120_000);
+    const lines = ponder.logs().split("\n");
+    const errors = lines.filter((line) => line.startsWith("Configuration error:"));
+    expect(errors).toEqual([
+      expect.stringMatching(/^Configuration error: CHAIN_ID is 1 but the RPC .* serves chain 31337\b/),
+    ]);
+    expect(code).toBe(2);
+    // It stopped before the indexing stage: no block was indexed under the wrong id.
+    expect(ponder.logs()).not.toMatch(/"msg":"Indexed block/);
   });
 
   it("wrong contract address: no events from it, no crash; the rest is indexed and the gaps are anomalies", async () => {
