@@ -2,7 +2,7 @@ import { createConfig } from "ponder";
 import { InvoiceRegistryAbi } from "./abis/InvoiceRegistry";
 import { SettlementEngineAbi } from "./abis/SettlementEngine";
 import { StakeManagerAbi } from "./abis/StakeManager";
-import { checkEnv, ConfigError, readEnv } from "./config/env";
+import { checkEnv, ConfigError, isEnvSet } from "./config/env";
 import { rpcTransport, type WrongChain } from "./config/rpc-transport";
 import { type ChainSettings, type IndexerSettings, loadIndexerSettings } from "./config/settings";
 
@@ -33,7 +33,7 @@ function wrongChain(chain: ChainSettings, problem: WrongChain): never {
   const setting =
     settings.chains.length > 1
       ? `the chainId of chain "${chain.name}" in DEPLOYMENT_FILE`
-      : readEnv("CHAIN_ID") !== undefined
+      : isEnvSet("CHAIN_ID")
         ? "CHAIN_ID"
         : "the chainId in DEPLOYMENT_FILE";
   exitWithConfigurationError(

@@ -58,17 +58,17 @@ export function oneOf<const T extends string>(values: readonly T[]): Kind<T> {
   };
 }
 
-/** A URL with one of `schemes` (written without "://"). */
-export function url(schemes: readonly string[], expected = `a ${schemes.join(":// or ")}:// URL`): Kind<string> {
-  const pattern = new RegExp(`^(${schemes.join("|")})://\\S+$`);
-  return { expected, parse: (raw) => (pattern.test(raw) ? raw : undefined) };
+/** A URL whose scheme matches `scheme` (a regular expression's source, e.g. "https?"). */
+export function url(scheme: string, schemes: string): Kind<string> {
+  const pattern = new RegExp(`^(${scheme})://\\S+$`);
+  return { expected: `a ${schemes} URL`, parse: (raw) => (pattern.test(raw) ? raw : undefined) };
 }
 
-/** Comma-separated URLs, each with one of `schemes`: a list in order of preference. */
-export function urlList(schemes: readonly string[]): Kind<string[]> {
-  const one = url(schemes);
+/** Comma-separated URLs, each as `url(scheme, schemes)`: a list in order of preference. */
+export function urlList(scheme: string, schemes: string): Kind<string[]> {
+  const one = url(scheme, schemes);
   return {
-    expected: `${one.expected.replace(/^an? /, "")}s, comma-separated`,
+    expected: `${schemes} URLs, comma-separated`,
     parse: (raw) => {
       const urls = raw
         .split(",")
@@ -143,8 +143,7 @@ export type Variable<T, D extends T | undefined> = {
   /** The docs' default column when `default` is not the whole story (or there is none). */
   defaultText?: string;
   description: string;
-  /** Never echo the value (tokens); `redact` shows a safe form of it instead. */
-  secret?: boolean;
+  /** What an error shows of a malformed value (a connection string without its password). */
   redact?: (raw: string) => string;
 };
 
@@ -154,7 +153,6 @@ function variable<T, const D extends T | undefined = undefined>(spec: {
   default?: D;
   defaultText?: string;
   description: string;
-  secret?: boolean;
   redact?: (raw: string) => string;
 }): Variable<T, D> {
   return { ...spec, default: spec.default as D };
@@ -163,7 +161,7 @@ function variable<T, const D extends T | undefined = undefined>(spec: {
 /** A connection string with its password masked. */
 const maskPassword = (raw: string) => raw.replace(/^([a-z]+:\/\/[^:/@]*:)[^@]*@/i, "$1***@");
 
-const rpcUrls = urlList(["https?", "wss?"]);
+const rpcUrls = urlList("https?|wss?", "http(s):// or ws(s)://");
 
 /** Every variable, in the order of the docs. */
 export const ENV = {
@@ -248,7 +246,7 @@ export const ENV = {
   // Indexer: database.
   DATABASE_URL: variable({
     group: "database",
-    kind: url(["postgres", "postgresql"]),
+    kind: url("postgres|postgresql", "postgres:// or postgresql://"),
     defaultText: "unset: PGlite",
     description:
       "PostgreSQL, the production database (required by start:prod and serve); also the webhooks' own connection pool",
@@ -306,7 +304,6 @@ export const ENV = {
     defaultText: "unset: the admin API is off",
     description:
       "turns on the webhook admin API under /admin/webhooks (`Authorization: Bearer <token>`); `npm run demo` generates one",
-    secret: true,
   }),
   WEBHOOKS_FILE: variable({
     group: "webhooks",
@@ -402,7 +399,6 @@ export const ENV = {
   PONDER_CACHE_BYTES: variable({
     group: "production",
     kind: integer(0),
-    default: 32 * 1024 * 1024,
     defaultText: "33554432 (32 MiB) with start:prod and the benchmark, else Ponder's (a fifth of the heap limit)",
     description: "Ponder's indexing cache, in bytes",
   }),
@@ -436,7 +432,7 @@ export const ENV = {
   // Examples.
   INDEXER_URL: variable({
     group: "examples",
-    kind: url(["https?"], "an http(s):// URL"),
+    kind: url("https?", "http(s)://"),
     default: "http://127.0.0.1:42069",
     description: "the indexer that examples/analyst-sql.ts queries",
   }),
@@ -445,7 +441,6 @@ export const ENV = {
     kind: text("a subscription's secret (`whsec_...`)"),
     defaultText: "unset (`--secret` instead)",
     description: "the secret examples/slash-bot.ts verifies webhook signatures with",
-    secret: true,
   }),
 
   // Read by Ponder itself.
@@ -474,12 +469,6 @@ export type EnvName = keyof typeof ENV;
 export type EnvValue<N extends EnvName> =
   (typeof ENV)[N] extends Variable<infer T, infer D> ? (D extends undefined ? T | undefined : T) : never;
 
-/** What a ConfigError shows of a value: the value itself, or a safe form of a secret. */
-function shown(spec: Variable<unknown, unknown>, raw: string): string {
-  if (spec.secret) return `(${raw.length} characters, hidden)`;
-  return JSON.stringify(spec.redact ? spec.redact(raw) : raw);
-}
-
 /**
  * The value of variable `name` in `env`: its parsed value, or its default when it is unset or
  * empty. Throws a one-line ConfigError naming the variable, the value and what is expected.
@@ -489,8 +478,13 @@ export function readEnv<N extends EnvName>(name: N, env: NodeJS.ProcessEnv = pro
   const raw = env[name]?.trim();
   if (raw === undefined || raw === "") return spec.default as EnvValue<N>;
   const value = spec.kind.parse(raw);
-  if (value === undefined) throw new ConfigError(`${name}=${shown(spec, raw)}: expected ${spec.kind.expected}`);
+  if (value === undefined) throw new ConfigError(`${name}=${JSON.stringify(spec.redact?.(raw) ?? raw)}: expected ${spec.kind.expected}`);
   return value as EnvValue<N>;
+}
+
+/** True when variable `name` has a value in `env` (neither unset nor blank). */
+export function isEnvSet(name: EnvName, env: NodeJS.ProcessEnv = process.env): boolean {
+  return Boolean(env[name]?.trim());
 }
 
 /**

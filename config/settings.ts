@@ -9,7 +9,7 @@ import {
   readDeploymentChains,
   SINGLE_CHAIN_NAME,
 } from "./deployment.js";
-import { ConfigError, type EnvName, type EnvValue, readEnv } from "./env.js";
+import { ConfigError, type EnvName, type EnvValue, isEnvSet, readEnv } from "./env.js";
 
 /** One chain to index: where its RPC is, where its contracts are, how hard to poll it. */
 export type ChainSettings = {
@@ -91,8 +91,8 @@ function singleChainFromEnv(env: NodeJS.ProcessEnv, deployment: Partial<ChainDep
  */
 export function loadIndexerSettings(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): IndexerSettings {
   const deploymentFile = path.resolve(cwd, readEnv("DEPLOYMENT_FILE", env));
-  const fileNamed = Boolean(env.DEPLOYMENT_FILE?.trim());
-  const everythingFromEnv = SINGLE_CHAIN_ENV.every((name) => env[name]?.trim());
+  const fileNamed = isEnvSet("DEPLOYMENT_FILE", env);
+  const everythingFromEnv = SINGLE_CHAIN_ENV.every((name) => isEnvSet(name, env));
   let fileChains: ChainDeployment[] = [];
   if (existsSync(deploymentFile) || fileNamed) {
     try {
@@ -109,7 +109,7 @@ export function loadIndexerSettings(env: NodeJS.ProcessEnv = process.env, cwd = 
 
   const multiChain = fileChains.length > 1 || (fileChains[0] !== undefined && fileChains[0].name !== SINGLE_CHAIN_NAME);
   if (multiChain) {
-    const conflicting = SINGLE_CHAIN_ENV.find((name) => env[name]?.trim());
+    const conflicting = SINGLE_CHAIN_ENV.find((name) => isEnvSet(name, env));
     if (conflicting) {
       throw new ConfigError(
         `${conflicting} describes one chain, but DEPLOYMENT_FILE lists chains: set it per chain in the file`,
