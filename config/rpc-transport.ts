@@ -152,13 +152,16 @@ export function rpcTransport(options: RpcTransportOptions): Transport {
       const provider = providers[index]!;
       if (!onChain[index]) {
         const answer = await provider({ method: "eth_chainId" } as never);
-        const served = Number(answer);
-        if (served !== options.chainId) {
-          const problem = { chainName, url: names[index]!, expected: options.chainId!, served };
-          options.onWrongChain?.(problem);
-          throw new WrongChainError(problem);
+        // Only a well-formed answer can prove another chain; anything else is asked again next time.
+        if (typeof answer === "string" && /^0x[0-9a-fA-F]+$/.test(answer)) {
+          const served = Number(answer);
+          if (served !== options.chainId) {
+            const problem = { chainName, url: names[index]!, expected: options.chainId!, served };
+            options.onWrongChain?.(problem);
+            throw new WrongChainError(problem);
+          }
+          onChain[index] = true;
         }
-        onChain[index] = true;
         if (method === "eth_chainId") return answer;
         await bucket?.take();
       }

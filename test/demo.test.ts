@@ -36,7 +36,7 @@ describe("npm run demo", () => {
         if (child.exitCode !== null) throw new Error(`the demo exited:\n${collected.output().slice(-3000)}`);
         return collected.output().includes("Ctrl-C stops everything.");
       },
-      240_000,
+      280_000,
       "the demo to be ready",
     );
     const lines = collected.output().split("\n");
@@ -51,5 +51,5 @@ describe("npm run demo", () => {
     expect(withToken.status).toBe(200);
     expect(await withToken.json()).toEqual(expect.objectContaining({ subscriptions: [] }));
     expect((await fetch(url, { headers: { authorization: "Bearer wrong" } })).status).toBe(401);
-  });
+  }, 300_000);
 });
