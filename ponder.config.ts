@@ -2,7 +2,7 @@ import { createConfig } from "ponder";
 import { InvoiceRegistryAbi } from "./abis/InvoiceRegistry";
 import { SettlementEngineAbi } from "./abis/SettlementEngine";
 import { StakeManagerAbi } from "./abis/StakeManager";
-import { checkEnv, ConfigError, isEnvSet } from "./config/env";
+import { ConfigError, checkEnv, isEnvSet } from "./config/env";
 import { rpcTransport, type WrongChain } from "./config/rpc-transport";
 import { type ChainSettings, type IndexerSettings, loadIndexerSettings } from "./config/settings";
 

@@ -52,9 +52,13 @@ function groupTable(group: Group): string {
       const spec = ENV[name];
       return `| \`${name}\` | ${cell(spec.kind.expected)} | ${cell(defaultCell(name))} | ${cell(spec.description)} |`;
     });
-  return [`### ${GROUPS[group]}`, "", "| variable | value | default | what it does |", "|---|---|---|---|", ...rows].join(
-    "\n",
-  );
+  return [
+    `### ${GROUPS[group]}`,
+    "",
+    "| variable | value | default | what it does |",
+    "|---|---|---|---|",
+    ...rows,
+  ].join("\n");
 }
 
 const json = (value: unknown) => ["```json", JSON.stringify(value, null, 2), "```"].join("\n");
@@ -93,7 +97,7 @@ export function configurationDoc(): string {
     "",
     json(SINGLE_CHAIN_EXAMPLE),
     "",
-    "**Several chains**: `{ \"chains\": [...] }`, each entry a chain of the shape above plus a `name`",
+    '**Several chains**: `{ "chains": [...] }`, each entry a chain of the shape above plus a `name`',
     "(Ponder's chain name: letters, digits and `_`, unique in the file), `rpcUrls` (tried in order with",
     "failover; `rpcUrl` also works for one) and an optional `requestsPerSecond` (that chain's RPC rate",
     "limit; `RPC_REQUESTS_PER_SECOND` applies to the chains without one). Chain ids are unique too. The",

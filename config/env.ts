@@ -222,7 +222,8 @@ export const ENV = {
     group: "chain",
     kind: positiveNumber,
     defaultText: "unlimited",
-    description: "request-rate limit of each chain's RPC, all attempts counted (a chain's own `requestsPerSecond` wins)",
+    description:
+      "request-rate limit of each chain's RPC, all attempts counted (a chain's own `requestsPerSecond` wins)",
   }),
   POLLING_INTERVAL_MS: variable({
     group: "chain",
@@ -310,7 +311,7 @@ export const ENV = {
     kind: text("a file path"),
     defaultText: "unset",
     description:
-      "subscriptions to apply at start: `{ \"subscriptions\": [...] }` or an array; a subscription's `secretEnv` names another variable holding its secret",
+      'subscriptions to apply at start: `{ "subscriptions": [...] }` or an array; a subscription\'s `secretEnv` names another variable holding its secret',
   }),
   WEBHOOKS_SCHEMA: variable({
     group: "webhooks",
@@ -374,8 +375,7 @@ export const ENV = {
     group: "production",
     kind: schemaName,
     default: "openledger",
-    description:
-      "the stable schema of views of the newest caught-up deployment, which readers and `npm run serve` use",
+    description: "the stable schema of views of the newest caught-up deployment, which readers and `npm run serve` use",
   }),
   GIT_SHA: variable({
     group: "production",
@@ -478,7 +478,8 @@ export function readEnv<N extends EnvName>(name: N, env: NodeJS.ProcessEnv = pro
   const raw = env[name]?.trim();
   if (raw === undefined || raw === "") return spec.default as EnvValue<N>;
   const value = spec.kind.parse(raw);
-  if (value === undefined) throw new ConfigError(`${name}=${JSON.stringify(spec.redact?.(raw) ?? raw)}: expected ${spec.kind.expected}`);
+  if (value === undefined)
+    throw new ConfigError(`${name}=${JSON.stringify(spec.redact?.(raw) ?? raw)}: expected ${spec.kind.expected}`);
   return value as EnvValue<N>;
 }
 

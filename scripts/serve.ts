@@ -4,8 +4,9 @@
  * stable views schema, so it follows every blue/green switch; `--pinned` reads this release's own
  * deployment schema instead (for releases that change the tables: see README, "API replicas").
  */
-import { runCli } from "./lib/cli.js";
+
 import { readEnv } from "../config/env.js";
+import { runCli } from "./lib/cli.js";
 import { deploymentSchema, requirePostgres, runPonder, viewsSchema } from "./lib/prod.js";
 
 const HELP = `usage: npm run serve [-- --pinned] [-- ponder serve options, e.g. --port 42070]

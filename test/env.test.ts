@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { checkEnv, ConfigError, ENV, type EnvName, readEnv } from "../config/env.js";
+import { ConfigError, checkEnv, ENV, type EnvName, readEnv } from "../config/env.js";
 import { ROOT } from "../scripts/lib/compile.js";
 
 /** The message readEnv must give for `name=raw`, built here from the declaration's `expected`. */
@@ -52,7 +52,9 @@ describe("config/env.ts", () => {
     );
     expect(readEnv("INDEXER_MAX_HEAP_MB", { INDEXER_MAX_HEAP_MB: "off" })).toBe("off");
     expect(refused("INDEXER_MAX_HEAP_MB", "64")).toBe('INDEXER_MAX_HEAP_MB="64": expected off, or an integer >= 192');
-    expect(refused("DATABASE_VIEWS_SCHEMA", "public")).toMatch(/^DATABASE_VIEWS_SCHEMA="public": expected a schema name/);
+    expect(refused("DATABASE_VIEWS_SCHEMA", "public")).toMatch(
+      /^DATABASE_VIEWS_SCHEMA="public": expected a schema name/,
+    );
     expect(refused("SERVE_SCHEMA", "x".repeat(46))).toMatch(/at most 45 characters/);
     expect(refused("DATABASE_URL", "mysql://admin:hunter2@db:3306/x")).toBe(
       'DATABASE_URL="mysql://admin:***@db:3306/x": expected a postgres:// or postgresql:// URL',

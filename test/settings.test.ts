@@ -72,7 +72,9 @@ describe("indexer settings", () => {
     expect(settingsError({ DEPLOYMENT_FILE: deploymentFile, CHAIN_ID: "abc" })).toMatch(
       /^CHAIN_ID="abc": expected an integer >= 1$/,
     );
-    expect(settingsError({ DEPLOYMENT_FILE: deploymentFile, START_BLOCK: "-4" })).toMatch(/^START_BLOCK="-4": expected an integer >= 0$/);
+    expect(settingsError({ DEPLOYMENT_FILE: deploymentFile, START_BLOCK: "-4" })).toMatch(
+      /^START_BLOCK="-4": expected an integer >= 0$/,
+    );
     expect(settingsError({ DEPLOYMENT_FILE: deploymentFile, RPC_URL: "localhost:8545" })).toMatch(
       /^RPC_URL="localhost:8545": expected http\(s\):\/\/ or ws\(s\):\/\/ URLs, comma-separated$/,
     );

@@ -1,10 +1,10 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { type Address, parseEther } from "viem";
-import { type Anvil, rpc, startAnvil } from "./anvil.js";
-import { deployProtocol, fundWithOpen } from "./deploy.js";
 import { type Deployment, DeploymentError, readDeployment } from "../../config/deployment.js";
 import { ENV } from "../../config/env.js";
+import { type Anvil, rpc, startAnvil } from "./anvil.js";
+import { deployProtocol, fundWithOpen } from "./deploy.js";
 
 export const DEFAULT_DEVNET_PORT = ENV.DEVNET_PORT.default;
 export const DEFAULT_NETWORK = "localhost";
