@@ -295,7 +295,7 @@ export const ENV = {
     group: "streams",
     kind: integer(100),
     default: 60_000,
-    description: "a client that reads nothing for this long is dropped, in milliseconds",
+    description: "a client that reads nothing for this long while data waits for it is dropped, in milliseconds",
   }),
 
   // HTTP API: webhooks.
@@ -323,19 +323,21 @@ export const ENV = {
     group: "webhooks",
     kind: integer(1),
     default: 1_000,
-    description: "first retry delay of a failed delivery, doubled per attempt with full jitter, in milliseconds",
+    description:
+      "the ceiling of the first retry's delay, doubled per failed attempt; each delay is random below its ceiling, in milliseconds",
   }),
   WEBHOOK_RETRY_CAP_MS: variable({
     group: "webhooks",
     kind: integer(1),
     default: 3_600_000,
-    description: "the longest retry delay, in milliseconds",
+    description: "no retry delay's ceiling is above this, in milliseconds",
   }),
   WEBHOOK_MAX_ATTEMPTS: variable({
     group: "webhooks",
     kind: integer(1),
     default: 12,
-    description: "attempts of a delivery before it is parked as failed (a subscription's `maxAttempts` wins)",
+    description:
+      "attempts of a delivery, the first included, before it is parked as failed (a subscription's `maxAttempts` wins)",
   }),
   WEBHOOK_TIMEOUT_MS: variable({
     group: "webhooks",
