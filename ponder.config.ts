@@ -2,21 +2,44 @@ import { createConfig } from "ponder";
 import { InvoiceRegistryAbi } from "./abis/InvoiceRegistry";
 import { SettlementEngineAbi } from "./abis/SettlementEngine";
 import { StakeManagerAbi } from "./abis/StakeManager";
-import { rpcTransport } from "./config/rpc-transport";
-import { type IndexerSettings, loadIndexerSettings, SettingsError } from "./config/settings";
+import { ConfigError, checkEnv, isEnvSet } from "./config/env";
+import { rpcTransport, type WrongChain } from "./config/rpc-transport";
+import { type ChainSettings, type IndexerSettings, loadIndexerSettings } from "./config/settings";
+
+/** Stops start-up with one line that names the setting, instead of a stack trace from inside Ponder's build. */
+function exitWithConfigurationError(message: string): never {
+  console.error(`Configuration error: ${message}`);
+  process.exit(2);
+}
 
 function settingsOrExit(): IndexerSettings {
   try {
+    // Every variable this process reads (the API's too), so that a bad one stops start-up here.
+    checkEnv(["chain", "database", "streams", "webhooks", "metrics"]);
     return loadIndexerSettings();
   } catch (error) {
-    if (!(error instanceof SettingsError)) throw error;
-    // One line that names the setting, instead of a stack trace from inside Ponder's build.
-    console.error(`Configuration error: ${error.message}`);
-    process.exit(2);
+    if (!(error instanceof ConfigError)) throw error;
+    exitWithConfigurationError(error.message);
   }
 }
 
 const settings = settingsOrExit();
+
+/**
+ * An RPC of another chain would be indexed under the configured chain id (every row is keyed by
+ * it): Ponder only warns, so start-up stops here, when a provider first answers `eth_chainId`.
+ */
+function wrongChain(chain: ChainSettings, problem: WrongChain): never {
+  const setting =
+    settings.chains.length > 1
+      ? `the chainId of chain "${chain.name}" in DEPLOYMENT_FILE`
+      : isEnvSet("CHAIN_ID")
+        ? "CHAIN_ID"
+        : "the chainId in DEPLOYMENT_FILE";
+  exitWithConfigurationError(
+    `${setting} is ${problem.expected} but the RPC ${problem.url} serves chain ${problem.served}: point the RPC at chain ${problem.expected}, or set the chain id to ${problem.served}`,
+  );
+}
 
 // One Ponder chain per chain of the deployment (one, "openledger", for a single-chain file). Each
 // chain's RPC is config/rpc-transport.ts: its URLs in order with failover, and its rate limit.
@@ -25,7 +48,13 @@ const chains = Object.fromEntries(
     chain.name,
     {
       id: chain.chainId,
-      rpc: rpcTransport({ chainName: chain.name, urls: chain.rpcUrls, requestsPerSecond: chain.requestsPerSecond }),
+      rpc: rpcTransport({
+        chainName: chain.name,
+        urls: chain.rpcUrls,
+        requestsPerSecond: chain.requestsPerSecond,
+        chainId: chain.chainId,
+        onWrongChain: (problem) => wrongChain(chain, problem),
+      }),
       pollingInterval: chain.pollingIntervalMs,
       ethGetLogsBlockRange: chain.ethGetLogsBlockRange,
     },

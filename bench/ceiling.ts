@@ -10,7 +10,7 @@ import { type Address, createPublicClient, type Hex, http, numberToHex, parseEve
 import { InvoiceRegistryAbi } from "../abis/InvoiceRegistry.js";
 import { SettlementEngineAbi } from "../abis/SettlementEngine.js";
 import { StakeManagerAbi } from "../abis/StakeManager.js";
-import type { Deployment } from "../scripts/lib/deployment.js";
+import type { Deployment } from "../config/deployment.js";
 
 export const INDEXED_ABI = [...StakeManagerAbi, ...InvoiceRegistryAbi, ...SettlementEngineAbi];
 

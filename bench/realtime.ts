@@ -11,6 +11,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { readEnv } from "../config/env.js";
 import { rpc } from "../scripts/lib/anvil.js";
 import { startDevnet } from "../scripts/lib/devnet.js";
 import { runSimulation } from "../scripts/simulator/index.js";
@@ -80,7 +81,8 @@ export async function runRealtime(options: {
   });
   const deploymentFile = path.join(workDir, "deployment.json");
   writeFileSync(deploymentFile, JSON.stringify(devnet.deployment));
-  const pollingIntervalMs = options.env.POLLING_INTERVAL_MS ?? "200";
+  // The local chain's polling interval unless --ponder-env sets one (config/env.ts).
+  const pollingIntervalMs = String(readEnv("POLLING_INTERVAL_MS", options.env) ?? 200);
   const ponder = await startPonder({
     env: {
       DEPLOYMENT_FILE: deploymentFile,

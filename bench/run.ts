@@ -14,6 +14,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { readEnv } from "../config/env.js";
 import { ROOT } from "../scripts/lib/compile.js";
 import { memoryBudget } from "../scripts/lib/memory-budget.js";
 import { type BackfillResult, runBackfill } from "./backfill.js";
@@ -488,7 +489,7 @@ async function main() {
 }
 
 main().catch(async (error: unknown) => {
-  console.error(`bench: ${error instanceof Error ? (process.env.DEBUG ? error.stack : error.message) : String(error)}`);
+  console.error(`bench: ${error instanceof Error ? (readEnv("DEBUG") ? error.stack : error.message) : String(error)}`);
   await stopAll();
   process.exit(1);
 });

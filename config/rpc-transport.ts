@@ -30,7 +30,25 @@ export type RpcTransportOptions = {
   failbackAfterMs?: number;
   /** Where the failover lines go; default console.warn. */
   log?: (line: string) => void;
+  /**
+   * The chain id every provider must serve. Each provider's `eth_chainId` is asked before its first
+   * use; a provider of another chain makes that request fail with a WrongChainError, after
+   * `onWrongChain` (ponder.config.ts stops start-up there: every row is keyed by the chain id).
+   */
+  chainId?: number;
+  onWrongChain?: (problem: WrongChain) => void;
 };
+
+/** A provider that serves another chain than the configured one. */
+export type WrongChain = { chainName: string; url: string; expected: number; served: number };
+
+/** Thrown by a request to a provider of another chain (not a provider fault: no failover). */
+export class WrongChainError extends Error {
+  override name = "WrongChainError";
+  constructor(readonly problem: WrongChain) {
+    super(`rpc[${problem.chainName}]: ${problem.url} serves chain ${problem.served}, not ${problem.expected}`);
+  }
+}
 
 /**
  * A token bucket: `rate` tokens a second, holding at most `burst`. `take` resolves when a token is
@@ -116,6 +134,8 @@ export function rpcTransport(options: RpcTransportOptions): Transport {
   let failedOverAt = 0;
   /** Every provider failed the last request: logged once, until one answers again. */
   let outage = false;
+  /** The providers whose chain id matched `options.chainId` (checked once each). */
+  const onChain = urls.map(() => options.chainId === undefined);
 
   return ({ chain, timeout = 10_000 }) => {
     const providers = urls.map((url) => {
@@ -127,6 +147,27 @@ export function rpcTransport(options: RpcTransportOptions): Transport {
       return transport({ chain, retryCount: 0, timeout }).request;
     });
 
+    /** Sends a request to provider `index`, asking its chain id first if that was never checked. */
+    const send = async (index: number, method: string, params: unknown) => {
+      const provider = providers[index]!;
+      if (!onChain[index]) {
+        const answer = await provider({ method: "eth_chainId" } as never);
+        // Only a well-formed answer can prove another chain; anything else is asked again next time.
+        if (typeof answer === "string" && /^0x[0-9a-fA-F]+$/.test(answer)) {
+          const served = Number(answer);
+          if (served !== options.chainId) {
+            const problem = { chainName, url: names[index]!, expected: options.chainId!, served };
+            options.onWrongChain?.(problem);
+            throw new WrongChainError(problem);
+          }
+          onChain[index] = true;
+        }
+        if (method === "eth_chainId") return answer;
+        await bucket?.take();
+      }
+      return provider({ method, params } as never);
+    };
+
     const request = async ({ method, params }: { method: string; params?: unknown }) => {
       // After a failover, try the first provider again now and then.
       const probing = current !== 0 && Date.now() - failedOverAt >= failbackAfterMs;
@@ -136,7 +177,7 @@ export function rpcTransport(options: RpcTransportOptions): Transport {
         const index = (start + attempt) % providers.length;
         await bucket?.take();
         try {
-          const result = await providers[index]!({ method, params } as never);
+          const result = await send(index, method, params);
           if (outage) {
             log(`rpc[${chainName}]: ${names[index]} answers again`);
             outage = false;

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { type Address, getAddress, isAddress } from "viem";
+import { getAddress } from "viem";
 import {
   type ChainDeployment,
   CONTRACT_KEYS,
@@ -8,7 +8,8 @@ import {
   DeploymentError,
   readDeploymentChains,
   SINGLE_CHAIN_NAME,
-} from "../scripts/lib/deployment.js";
+} from "./deployment.js";
+import { ConfigError, type EnvName, type EnvValue, isEnvSet, readEnv } from "./env.js";
 
 /** One chain to index: where its RPC is, where its contracts are, how hard to poll it. */
 export type ChainSettings = {
@@ -44,13 +45,7 @@ export type IndexerSettings = {
 };
 
 /** Ponder's event orderings across chains (README, "Several chains"). */
-export const ORDERINGS = ["multichain", "omnichain", "experimental_isolated"] as const;
-export type Ordering = (typeof ORDERINGS)[number];
-
-/** A missing or malformed setting; the message names it and says what to do. */
-export class SettingsError extends Error {
-  override name = "SettingsError";
-}
+export type Ordering = EnvValue<"ORDERING">;
 
 /** Environment variables that override the deployment file, one per contract address. */
 export const ADDRESS_ENV = {
@@ -58,58 +53,29 @@ export const ADDRESS_ENV = {
   StakeManager: "STAKE_MANAGER_ADDRESS",
   InvoiceRegistry: "INVOICE_REGISTRY_ADDRESS",
   SettlementEngine: "SETTLEMENT_ENGINE_ADDRESS",
-} as const;
+} as const satisfies Record<(typeof CONTRACT_KEYS)[number], EnvName>;
 
 /** Settings that describe one chain: with a multi-chain deployment file they belong in the file. */
-const SINGLE_CHAIN_ENV = ["RPC_URL", "CHAIN_ID", "START_BLOCK", ...Object.values(ADDRESS_ENV)];
+const SINGLE_CHAIN_ENV: EnvName[] = ["RPC_URL", "CHAIN_ID", "START_BLOCK", ...Object.values(ADDRESS_ENV)];
 
-const DEFAULT_DEPLOYMENT_FILE = "deployments/localhost.json";
 const LOCAL_CHAIN_IDS = new Set([31337, 1337]);
-
-function integerSetting(env: NodeJS.ProcessEnv, name: string, min: number): number | undefined {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return undefined;
-  if (!/^\d+$/.test(raw.trim()) || Number(raw) < min || !Number.isSafeInteger(Number(raw))) {
-    throw new SettingsError(`${name}=${JSON.stringify(raw)} is not an integer >= ${min}`);
-  }
-  return Number(raw);
-}
-
-function positiveNumberSetting(env: NodeJS.ProcessEnv, name: string): number | undefined {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return undefined;
-  const value = Number(raw);
-  if (!/^\s*\d+(\.\d+)?\s*$/.test(raw) || !Number.isFinite(value) || value <= 0) {
-    throw new SettingsError(`${name}=${JSON.stringify(raw)} is not a number > 0`);
-  }
-  return value;
-}
 
 /** Merges the single-chain deployment (possibly empty) with the environment, which wins. */
 function singleChainFromEnv(env: NodeJS.ProcessEnv, deployment: Partial<ChainDeployment>) {
-  const rpcUrls = (env.RPC_URL ? env.RPC_URL.split(",") : (deployment.rpcUrls ?? []))
-    .map((url) => url.trim())
-    .filter(Boolean);
-  if (rpcUrls.length === 0) throw new SettingsError("RPC_URL is not set and the deployment file has no rpcUrl");
-  for (const url of rpcUrls) {
-    if (!/^(https?|wss?):\/\/\S+$/.test(url))
-      throw new SettingsError(`RPC_URL: ${JSON.stringify(url)} is not an http(s) or ws(s) URL`);
-  }
-
-  const chainId = integerSetting(env, "CHAIN_ID", 1) ?? deployment.chainId;
-  if (chainId === undefined) throw new SettingsError("CHAIN_ID is not set and the deployment file has no chainId");
-  const startBlock = integerSetting(env, "START_BLOCK", 0) ?? deployment.startBlock;
+  const rpcUrls = readEnv("RPC_URL", env) ?? deployment.rpcUrls ?? [];
+  if (rpcUrls.length === 0) throw new ConfigError("RPC_URL is not set and the deployment file has no rpcUrl");
+  const chainId = readEnv("CHAIN_ID", env) ?? deployment.chainId;
+  if (chainId === undefined) throw new ConfigError("CHAIN_ID is not set and the deployment file has no chainId");
+  const startBlock = readEnv("START_BLOCK", env) ?? deployment.startBlock;
   if (startBlock === undefined)
-    throw new SettingsError("START_BLOCK is not set and the deployment file has no startBlock");
+    throw new ConfigError("START_BLOCK is not set and the deployment file has no startBlock");
 
   const contracts = {} as Deployment["contracts"];
   for (const key of CONTRACT_KEYS) {
     const name = ADDRESS_ENV[key];
-    const raw = env[name] || deployment.contracts?.[key];
-    if (!raw) throw new SettingsError(`${name} is not set and the deployment file has no contracts.${key}`);
-    if (!isAddress(raw, { strict: false }))
-      throw new SettingsError(`${name}: ${JSON.stringify(raw)} is not an address`);
-    contracts[key] = getAddress(raw) as Address;
+    const value = readEnv(name, env) ?? deployment.contracts?.[key];
+    if (!value) throw new ConfigError(`${name} is not set and the deployment file has no contracts.${key}`);
+    contracts[key] = getAddress(value);
   }
   return { name: SINGLE_CHAIN_NAME, chainId, rpcUrls, startBlock, contracts };
 }
@@ -121,39 +87,39 @@ function singleChainFromEnv(env: NodeJS.ProcessEnv, deployment: Partial<ChainDep
  * A deployment file that lists `chains` indexes each of them; the single-chain variables then do
  * not apply (each chain's RPC URLs, start block and addresses are in the file), while
  * RPC_REQUESTS_PER_SECOND, POLLING_INTERVAL_MS and ETH_GET_LOGS_BLOCK_RANGE apply to every chain
- * (a chain's own `requestsPerSecond` wins). Throws one SettingsError naming the first bad or missing setting.
+ * (a chain's own `requestsPerSecond` wins). Throws one ConfigError naming the first bad or missing setting.
  */
 export function loadIndexerSettings(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): IndexerSettings {
-  const deploymentFile = path.resolve(cwd, env.DEPLOYMENT_FILE || DEFAULT_DEPLOYMENT_FILE);
-  const everythingFromEnv =
-    env.RPC_URL && env.CHAIN_ID && env.START_BLOCK && Object.values(ADDRESS_ENV).every((name) => env[name]);
+  const deploymentFile = path.resolve(cwd, readEnv("DEPLOYMENT_FILE", env));
+  const fileNamed = isEnvSet("DEPLOYMENT_FILE", env);
+  const everythingFromEnv = SINGLE_CHAIN_ENV.every((name) => isEnvSet(name, env));
   let fileChains: ChainDeployment[] = [];
-  if (existsSync(deploymentFile) || env.DEPLOYMENT_FILE) {
+  if (existsSync(deploymentFile) || fileNamed) {
     try {
       fileChains = readDeploymentChains(deploymentFile);
     } catch (error) {
-      if (error instanceof DeploymentError) throw new SettingsError(`DEPLOYMENT_FILE: ${error.message}`);
+      if (error instanceof DeploymentError) throw new ConfigError(`DEPLOYMENT_FILE: ${error.message}`);
       throw error;
     }
   } else if (!everythingFromEnv) {
-    throw new SettingsError(
-      `DEPLOYMENT_FILE: ${path.relative(cwd, deploymentFile)} not found; run \`npm run devnet\`, or set RPC_URL, CHAIN_ID, START_BLOCK and ${Object.values(ADDRESS_ENV).join(", ")}`,
+    throw new ConfigError(
+      `DEPLOYMENT_FILE: ${path.relative(cwd, deploymentFile)} not found; run \`npm run devnet\`, or set ${SINGLE_CHAIN_ENV.join(", ")}`,
     );
   }
 
   const multiChain = fileChains.length > 1 || (fileChains[0] !== undefined && fileChains[0].name !== SINGLE_CHAIN_NAME);
   if (multiChain) {
-    const conflicting = SINGLE_CHAIN_ENV.find((name) => env[name]);
+    const conflicting = SINGLE_CHAIN_ENV.find((name) => isEnvSet(name, env));
     if (conflicting) {
-      throw new SettingsError(
+      throw new ConfigError(
         `${conflicting} describes one chain, but DEPLOYMENT_FILE lists chains: set it per chain in the file`,
       );
     }
   }
 
-  const pollingOverride = integerSetting(env, "POLLING_INTERVAL_MS", 10);
-  const ethGetLogsBlockRange = integerSetting(env, "ETH_GET_LOGS_BLOCK_RANGE", 1);
-  const defaultRequestsPerSecond = positiveNumberSetting(env, "RPC_REQUESTS_PER_SECOND");
+  const pollingOverride = readEnv("POLLING_INTERVAL_MS", env);
+  const ethGetLogsBlockRange = readEnv("ETH_GET_LOGS_BLOCK_RANGE", env);
+  const defaultRequestsPerSecond = readEnv("RPC_REQUESTS_PER_SECOND", env);
   const merged = multiChain
     ? fileChains
     : [{ ...singleChainFromEnv(env, fileChains[0] ?? {}), requestsPerSecond: fileChains[0]?.requestsPerSecond }];
@@ -168,20 +134,10 @@ export function loadIndexerSettings(env: NodeJS.ProcessEnv = process.env, cwd = 
     ethGetLogsBlockRange,
   }));
 
-  let database: IndexerSettings["database"];
-  if (env.DATABASE_URL) {
-    if (!/^postgres(ql)?:\/\//.test(env.DATABASE_URL)) {
-      throw new SettingsError("DATABASE_URL must be a postgres:// or postgresql:// connection string");
-    }
-    database = { kind: "postgres", connectionString: env.DATABASE_URL };
-  } else {
-    database = { kind: "pglite", directory: path.resolve(cwd, env.PGLITE_DIRECTORY || ".ponder/pglite") };
-  }
-
-  const ordering = (env.ORDERING || "multichain") as Ordering;
-  if (!ORDERINGS.includes(ordering)) {
-    throw new SettingsError(`ORDERING=${JSON.stringify(env.ORDERING)} is not one of ${ORDERINGS.join(", ")}`);
-  }
+  const databaseUrl = readEnv("DATABASE_URL", env);
+  const database: IndexerSettings["database"] = databaseUrl
+    ? { kind: "postgres", connectionString: databaseUrl }
+    : { kind: "pglite", directory: path.resolve(cwd, readEnv("PGLITE_DIRECTORY", env)) };
 
   const first = chains[0]!;
   return {
@@ -190,7 +146,7 @@ export function loadIndexerSettings(env: NodeJS.ProcessEnv = process.env, cwd = 
     startBlock: first.startBlock,
     contracts: first.contracts,
     chains,
-    ordering,
+    ordering: readEnv("ORDERING", env),
     database,
     pollingIntervalMs: first.pollingIntervalMs,
     ethGetLogsBlockRange,

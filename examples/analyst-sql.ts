@@ -6,9 +6,10 @@
  *   INDEXER_URL=http://127.0.0.1:42069 npx tsx examples/analyst-sql.ts 20454
  */
 import { and, asc, createClient, desc, gte, lt, sql, sum } from "@ponder/client";
+import { readEnv } from "../config/env.js";
 import * as schema from "../ponder.schema.js";
 
-const indexerUrl = process.env.INDEXER_URL ?? "http://127.0.0.1:42069";
+const indexerUrl = readEnv("INDEXER_URL");
 const firstDay = Number(process.argv[2] ?? Math.floor(Date.now() / 86_400_000) - 30);
 const client = createClient(`${indexerUrl}/sql`, { schema });
 const { earningsDaily, modelDaily } = schema;

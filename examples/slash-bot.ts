@@ -13,6 +13,7 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { pathToFileURL } from "node:url";
+import { readEnv } from "../config/env.js";
 
 /** One Server-Sent Events message. */
 export type SseMessage = { event: string; data: string; id?: string; retry?: number };
@@ -79,9 +80,10 @@ export type SlashEvent = {
   evidence: string;
 };
 
-/** The bot's one line per slash (or per retraction of one). */
+/** The bot's one line per slash (or per retraction of one); `time-unknown` when the event has no valid timestamp. */
 export function alertLine(kind: "slash" | "retracted", slash: SlashEvent): string {
-  const when = new Date(Number(slash.timestamp) * 1000).toISOString();
+  const seconds = /^\d+$/.test(String(slash.timestamp)) ? Number(slash.timestamp) : Number.NaN;
+  const when = Number.isSafeInteger(seconds) ? new Date(seconds * 1000).toISOString() : "time-unknown";
   const label = kind === "slash" ? "SLASH" : "RETRACTED";
   return `${label} ${when} staker=${slash.staker} amount=${slash.amount} reason=${slash.reason} invoice=${slash.invoiceId ?? "-"} block=${slash.blockNumber} tx=${slash.txHash} id=${slash.id}`;
 }
@@ -192,6 +194,28 @@ export type WebhookDelivery = {
   data: SlashEvent;
 };
 
+/**
+ * The delivery in a verified body, or a reason why the body is not one. A body that is not a
+ * delivery (not JSON, no event, id or data) can never be handled, so the receiver answers 400.
+ */
+export function parseDelivery(body: string): WebhookDelivery | { problem: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch (error) {
+    return { problem: `not a delivery: the body is not JSON (${(error as Error).message})` };
+  }
+  const delivery = value as Partial<WebhookDelivery> | null;
+  if (typeof delivery !== "object" || delivery === null) return { problem: "not a delivery: not a JSON object" };
+  if (typeof delivery.event !== "string" || typeof delivery.id !== "string") {
+    return { problem: 'not a delivery: "event" and "id" must be strings' };
+  }
+  if (typeof delivery.data !== "object" || delivery.data === null) {
+    return { problem: 'not a delivery: "data" must be an object' };
+  }
+  return delivery as WebhookDelivery;
+}
+
 async function rawBody(request: IncomingMessage, limit = 1024 * 1024): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -205,7 +229,10 @@ async function rawBody(request: IncomingMessage, limit = 1024 * 1024): Promise<s
 
 /**
  * Receives webhooks on 127.0.0.1:`port` (0: any free port): 401 for a body whose signature does not
- * verify, 200 otherwise; each event id is handled once (redeliveries are acknowledged and skipped).
+ * verify, 400 for a signed body that is not a delivery, 200 otherwise (500 only when `onDelivery`
+ * throws, for a retry); each event id is handled once (redeliveries are acknowledged and skipped).
+ * A delivery whose event lacks a field the bot only displays (its timestamp) is still handled: the
+ * signature says the indexer sent it, and a slash alert without its time beats no alert.
  */
 export async function startWebhookReceiver(options: {
   port: number;
@@ -227,9 +254,15 @@ export async function startWebhookReceiver(options: {
         response.writeHead(401, { "content-type": "text/plain" }).end("bad signature");
         return;
       }
+      const delivery = parseDelivery(body);
+      if ("problem" in delivery) {
+        options.onRejected?.(delivery.problem);
+        response.writeHead(400, { "content-type": "text/plain" }).end(delivery.problem);
+        return;
+      }
       const eventId = String(request.headers["x-openledger-event-id"] ?? "");
       if (!seen.has(eventId)) {
-        await options.onDelivery(JSON.parse(body) as WebhookDelivery);
+        await options.onDelivery(delivery);
         seen.add(eventId);
       }
       response.writeHead(200, { "content-type": "text/plain" }).end("ok");
@@ -281,7 +314,7 @@ async function main(args: string[]) {
     return;
   }
   if (mode === "webhook") {
-    const secret = argument(args, "secret") ?? process.env.WEBHOOK_SECRET;
+    const secret = argument(args, "secret") ?? readEnv("WEBHOOK_SECRET");
     if (!secret) throw new Error("--secret or WEBHOOK_SECRET is required");
     const receiver = await startWebhookReceiver({
       port: Number(argument(args, "port") ?? 8787),

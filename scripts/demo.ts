@@ -7,9 +7,11 @@
  * of a chain that no longer exists would be wrong, not resumable).
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { ConfigError, readEnv } from "../config/env.js";
 import { ROOT } from "./lib/compile.js";
 import { startDevnet } from "./lib/devnet.js";
 import { simulate } from "./simulator/index.js";
@@ -46,7 +48,15 @@ async function main() {
   } catch (error) {
     usage((error as Error).message);
   }
-  const port = Number(values.port ?? process.env.DEMO_PORT ?? 42069);
+  let port: number;
+  let adminToken: string | undefined;
+  try {
+    port = values.port === undefined ? readEnv("DEMO_PORT") : Number(values.port);
+    adminToken = readEnv("WEBHOOK_ADMIN_TOKEN");
+  } catch (error) {
+    if (error instanceof ConfigError) usage(error.message);
+    throw error;
+  }
   const rate = Number(values.rate ?? 3);
   const seed = Number(values.seed ?? 1);
   if (!Number.isInteger(port) || port <= 0 || port > 65535) usage(`--port ${values.port} is not a port number`);
@@ -96,6 +106,13 @@ async function main() {
     if (!abort.signal.aborted) console.error(`simulator stopped: ${error.message}`);
   });
   console.log(`simulator  ${rate} invoices/s in the background (seed ${seed})`);
+  // The webhook admin API is off without a token: the demo turns it on with one of its own, so
+  // that webhooks can be tried at once; WEBHOOK_ADMIN_TOKEN chooses it instead.
+  const generated = adminToken === undefined;
+  adminToken ??= `demo_${randomBytes(16).toString("hex")}`;
+  console.log(
+    `webhooks   admin API on, token ${generated ? `${adminToken} (generated for this run; set WEBHOOK_ADMIN_TOKEN to choose one)` : "from WEBHOOK_ADMIN_TOKEN"}`,
+  );
 
   const ponder: ChildProcess = spawn(
     path.join(ROOT, "node_modules/.bin/ponder"),
@@ -109,6 +126,7 @@ async function main() {
         PGLITE_DIRECTORY: path.join(demoDir, "pglite"),
         DATABASE_URL: "",
         PORT: String(port),
+        WEBHOOK_ADMIN_TOKEN: adminToken,
       },
       stdio: ["ignore", "inherit", "inherit"],
     },
@@ -147,6 +165,7 @@ async function main() {
   console.log(`\nGraphQL    ${url}/graphql   (open it in a browser for GraphiQL)`);
   console.log(`SQL        ${url}/sql/*     (@ponder/client)`);
   console.log(`Dashboard  ${url}/dashboard/`);
+  console.log(`Webhooks   ${url}/admin/webhooks  (-H 'authorization: Bearer <the token above>')`);
   console.log(`Status     ${url}/status  ${url}/ready  ${url}/metrics\n`);
   for (const [title, query] of EXAMPLES) {
     console.log(

@@ -4,6 +4,7 @@
  */
 import { createServer } from "node:net";
 import { parseArgs } from "node:util";
+import { readEnv } from "../config/env.js";
 import { integerFlag, positiveFlag, runCli, UsageError } from "./lib/cli.js";
 import {
   DEFAULT_DEVNET_PORT,
@@ -67,7 +68,7 @@ async function main() {
     return;
   }
   const str = (name: string) => values[name] as string | undefined;
-  const port = integerFlag("port", str("port") ?? process.env.DEVNET_PORT, DEFAULT_DEVNET_PORT, 1, 65_535);
+  const port = integerFlag("port", str("port"), readEnv("DEVNET_PORT"), 1, 65_535);
   const network = str("network") ?? DEFAULT_NETWORK;
   if (!/^[A-Za-z0-9._-]+$/.test(network)) throw new UsageError(`--network ${network} must be a plain file name`);
   const chainId = integerFlag("chain-id", str("chain-id"), 31337, 1, 2 ** 32);

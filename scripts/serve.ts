@@ -4,8 +4,10 @@
  * stable views schema, so it follows every blue/green switch; `--pinned` reads this release's own
  * deployment schema instead (for releases that change the tables: see README, "API replicas").
  */
+
+import { readEnv } from "../config/env.js";
 import { runCli } from "./lib/cli.js";
-import { checkSchemaName, deploymentSchema, requirePostgres, runPonder, viewsSchema } from "./lib/prod.js";
+import { deploymentSchema, requirePostgres, runPonder, viewsSchema } from "./lib/prod.js";
 
 const HELP = `usage: npm run serve [-- --pinned] [-- ponder serve options, e.g. --port 42070]
 
@@ -23,11 +25,7 @@ runCli("serve", async () => {
   requirePostgres();
   const pinned = args.includes("--pinned");
   const rest = args.filter((arg) => arg !== "--pinned");
-  const schema = process.env.SERVE_SCHEMA
-    ? checkSchemaName("SERVE_SCHEMA", process.env.SERVE_SCHEMA)
-    : pinned
-      ? deploymentSchema()
-      : viewsSchema();
+  const schema = readEnv("SERVE_SCHEMA") ?? (pinned ? deploymentSchema() : viewsSchema());
   console.log(`serve: reading schema "${schema}"`);
   // Ponder's build reads DATABASE_VIEWS_SCHEMA for every command, and refuses a views schema equal to
   // the schema: the replica reads the views schema as its schema, and publishes no views of its own.

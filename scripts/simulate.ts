@@ -4,8 +4,8 @@
  */
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { readDeployment } from "../config/deployment.js";
 import { integerFlag, positiveFlag, runCli, UsageError } from "./lib/cli.js";
-import { readDeployment } from "./lib/deployment.js";
 import { DEFAULT_NETWORK, deploymentFileFor } from "./lib/devnet.js";
 import {
   DEFAULT_DAYS,

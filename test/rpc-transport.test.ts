@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createPublicClient, HttpRequestError } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { rpcTransport } from "../config/rpc-transport.js";
+import { rpcTransport, type WrongChain } from "../config/rpc-transport.js";
 import { type Anvil, freePort, startAnvil } from "../scripts/lib/anvil.js";
 
 /** A real JSON-RPC server on 127.0.0.1: answers eth_blockNumber with its own number, or fails as told. */
@@ -139,6 +139,34 @@ describe("config/rpc-transport: several RPC URLs with failover and a rate limit"
     const fast = Date.now();
     await Promise.all(Array.from({ length: 30 }, () => unlimited()));
     expect(Date.now() - fast).toBeLessThan(450);
+  });
+
+  it("asks each provider its chain id once, before its first use, and refuses one of another chain", async () => {
+    // tinyRpc answers every method, eth_chainId included, with its number: 1 and 2 here.
+    const home = await tinyRpc(1);
+    const other = await tinyRpc(2);
+    try {
+      const problems: WrongChain[] = [];
+      const blockNumber = requester({
+        chainName: "home",
+        urls: [home.url, other.url],
+        chainId: 1,
+        onWrongChain: (problem) => problems.push(problem),
+        log: () => {},
+      });
+      expect(await blockNumber()).toBe("0x1");
+      expect(await blockNumber()).toBe("0x1");
+      expect(home.hits).toBe(3);
+      // Failing over to a provider of chain 2 is refused, whatever the request.
+      home.mode = "503";
+      // (viem wraps the WrongChainError; its message stays.)
+      await expect(blockNumber()).rejects.toThrow(/rpc\[home\]: http:\S+ serves chain 2, not 1/);
+      expect(problems).toEqual([{ chainName: "home", url: other.url, expected: 1, served: 2 }]);
+      expect(other.hits).toBe(1);
+    } finally {
+      await home.stop();
+      await other.stop();
+    }
   });
 
   describe("with a real anvil behind a dead URL", () => {

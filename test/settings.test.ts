@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { loadIndexerSettings, SettingsError } from "../config/settings.js";
+import { ConfigError } from "../config/env.js";
+import { loadIndexerSettings } from "../config/settings.js";
 import { ROOT } from "../scripts/lib/compile.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "openledger-settings-"));
@@ -27,10 +28,10 @@ function settingsError(env: NodeJS.ProcessEnv): string {
   try {
     loadIndexerSettings(env, dir);
   } catch (error) {
-    expect(error).toBeInstanceOf(SettingsError);
+    expect(error).toBeInstanceOf(ConfigError);
     return (error as Error).message;
   }
-  throw new Error("expected a SettingsError");
+  throw new Error("expected a ConfigError");
 }
 
 describe("indexer settings", () => {
@@ -69,15 +70,19 @@ describe("indexer settings", () => {
     expect(settingsError({})).toMatch(/^DEPLOYMENT_FILE: deployments\/localhost\.json not found/);
     expect(settingsError({ DEPLOYMENT_FILE: path.join(dir, "nope.json") })).toMatch(/DEPLOYMENT_FILE: .*not found/);
     expect(settingsError({ DEPLOYMENT_FILE: deploymentFile, CHAIN_ID: "abc" })).toMatch(
-      /^CHAIN_ID="abc" is not an integer/,
+      /^CHAIN_ID="abc": expected an integer >= 1$/,
     );
-    expect(settingsError({ DEPLOYMENT_FILE: deploymentFile, START_BLOCK: "-4" })).toMatch(/^START_BLOCK=/);
-    expect(settingsError({ DEPLOYMENT_FILE: deploymentFile, RPC_URL: "localhost:8545" })).toMatch(/^RPC_URL: /);
+    expect(settingsError({ DEPLOYMENT_FILE: deploymentFile, START_BLOCK: "-4" })).toMatch(
+      /^START_BLOCK="-4": expected an integer >= 0$/,
+    );
+    expect(settingsError({ DEPLOYMENT_FILE: deploymentFile, RPC_URL: "localhost:8545" })).toMatch(
+      /^RPC_URL="localhost:8545": expected http\(s\):\/\/ or ws\(s\):\/\/ URLs, comma-separated$/,
+    );
     expect(settingsError({ DEPLOYMENT_FILE: deploymentFile, INVOICE_REGISTRY_ADDRESS: "0x12" })).toMatch(
-      /^INVOICE_REGISTRY_ADDRESS: "0x12" is not an address/,
+      /^INVOICE_REGISTRY_ADDRESS="0x12": expected a 0x-prefixed 20-byte hex address$/,
     );
-    expect(settingsError({ DEPLOYMENT_FILE: deploymentFile, DATABASE_URL: "mysql://x" })).toMatch(
-      /^DATABASE_URL must be/,
+    expect(settingsError({ DEPLOYMENT_FILE: deploymentFile, DATABASE_URL: "mysql://u:secret@db/x" })).toBe(
+      'DATABASE_URL="mysql://u:***@db/x": expected a postgres:// or postgresql:// URL',
     );
     const broken = path.join(dir, "broken.json");
     writeFileSync(broken, JSON.stringify({ ...deployment, contracts: { ...deployment.contracts, OpenToken: "nope" } }));
@@ -155,24 +160,31 @@ describe("indexer settings", () => {
         /^RPC_URL describes one chain, but DEPLOYMENT_FILE lists chains: set it per chain in the file$/,
       );
       expect(bad([chainEntry("home", 1)], { ORDERING: "isolated" })).toMatch(
-        /^ORDERING="isolated" is not one of multichain, omnichain, experimental_isolated$/,
+        /^ORDERING="isolated": expected one of multichain, omnichain, experimental_isolated$/,
       );
       expect(bad([chainEntry("home", 1)], { RPC_REQUESTS_PER_SECOND: "fast" })).toMatch(
-        /^RPC_REQUESTS_PER_SECOND="fast" is not a number > 0$/,
+        /^RPC_REQUESTS_PER_SECOND="fast": expected a number > 0$/,
       );
       // Each message is one line.
       expect(bad([chainEntry("home", 1, { rpcUrls: "http://a" })])).not.toContain("\n");
     });
   });
 
-  it("stops `ponder start` with one line that names the setting", () => {
-    const result = spawnSync(path.join(ROOT, "node_modules/.bin/ponder"), ["start", "--schema", "settings_test"], {
-      cwd: ROOT,
-      env: { ...process.env, PONDER_TELEMETRY_DISABLED: "true", DEPLOYMENT_FILE: deploymentFile, CHAIN_ID: "zero" },
-      encoding: "utf8",
-      timeout: 60_000,
-    });
-    expect(result.stderr + result.stdout).toContain('Configuration error: CHAIN_ID="zero" is not an integer >= 1');
-    expect(result.status).not.toBe(0);
-  });
+  it("stops `ponder start` with one line that names the setting, the API's included", () => {
+    const cases: [Record<string, string>, string][] = [
+      [{ CHAIN_ID: "zero" }, 'CHAIN_ID="zero": expected an integer >= 1'],
+      // Read by the HTTP API (src/api), which used to fall back to its default with a warning.
+      [{ STREAM_POLL_MS: "fast" }, 'STREAM_POLL_MS="fast": expected an integer >= 10'],
+    ];
+    for (const [env, message] of cases) {
+      const result = spawnSync(path.join(ROOT, "node_modules/.bin/ponder"), ["start", "--schema", "settings_test"], {
+        cwd: ROOT,
+        env: { ...process.env, PONDER_TELEMETRY_DISABLED: "true", DEPLOYMENT_FILE: deploymentFile, ...env },
+        encoding: "utf8",
+        timeout: 60_000,
+      });
+      expect(result.stderr + result.stdout).toContain(`Configuration error: ${message}\n`);
+      expect(result.status).toBe(2);
+    }
+  }, 180_000);
 });

@@ -1,4 +1,5 @@
-import { DeploymentError } from "./deployment.js";
+import { DeploymentError } from "../../config/deployment.js";
+import { readEnv } from "../../config/env.js";
 
 /** A bad flag or flag value: the CLI prints it with a hint and exits with status 2. */
 export class UsageError extends Error {
@@ -6,7 +7,7 @@ export class UsageError extends Error {
 }
 
 /** Errors a user can fix (flags, files, the chain they point at): one line, exit status 2. */
-const INPUT_ERRORS = new Set(["UsageError", "DeploymentError", "SimulatorInputError"]);
+const INPUT_ERRORS = new Set(["UsageError", "DeploymentError", "ConfigError", "SimulatorInputError"]);
 
 /**
  * Runs a CLI's main and turns errors into exit statuses: bad input prints one line (no stack)
@@ -19,7 +20,7 @@ export function runCli(program: string, main: () => Promise<void>) {
       console.error(`${program}: ${problem.message.split("\n")[0]}`);
       process.exit(2);
     }
-    console.error(`${program}: ${process.env.DEBUG ? problem.stack : problem.message}`);
+    console.error(`${program}: ${readEnv("DEBUG") ? problem.stack : problem.message}`);
     process.exit(1);
   });
 }

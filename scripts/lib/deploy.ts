@@ -12,8 +12,8 @@ import {
 } from "viem";
 import { foundry } from "viem/chains";
 import { OpenTokenAbi } from "../../abis/OpenToken.js";
+import type { Deployment } from "../../config/deployment.js";
 import { type ContractName, ROOT } from "./compile.js";
-import type { Deployment } from "./deployment.js";
 
 /** Protocol parameters of a fresh deployment. */
 export type DeployOptions = {

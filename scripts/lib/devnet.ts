@@ -1,11 +1,12 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { type Address, parseEther } from "viem";
+import { type Deployment, DeploymentError, readDeployment } from "../../config/deployment.js";
+import { ENV } from "../../config/env.js";
 import { type Anvil, rpc, startAnvil } from "./anvil.js";
 import { deployProtocol, fundWithOpen } from "./deploy.js";
-import { type Deployment, DeploymentError, readDeployment } from "./deployment.js";
 
-export const DEFAULT_DEVNET_PORT = 8545;
+export const DEFAULT_DEVNET_PORT = ENV.DEVNET_PORT.default;
 export const DEFAULT_NETWORK = "localhost";
 /** OPEN minted to each dev account, so that a new user can stake and pay from a wallet at once. */
 export const DEV_ACCOUNT_OPEN = parseEther("1000000");

@@ -7,12 +7,10 @@
  * speed (BENCHMARKS.md). INDEXER_MAX_HEAP_MB and PONDER_CACHE_BYTES override the two figures;
  * INDEXER_MAX_HEAP_MB=off leaves both to Node and Ponder.
  */
-import { UsageError } from "./cli.js";
+import { ENV, readEnv } from "../../config/env.js";
 
-export const DEFAULT_MAX_HEAP_MB = 352;
+export const DEFAULT_MAX_HEAP_MB = ENV.INDEXER_MAX_HEAP_MB.default;
 export const DEFAULT_CACHE_BYTES = 32 * 1024 * 1024;
-/** Below this V8 cannot hold Ponder's build and a cache batch. */
-const MIN_HEAP_MB = 192;
 
 export type MemoryBudget = {
   /** V8's old-space limit in MB, or null when the budget is off. */
@@ -21,23 +19,15 @@ export type MemoryBudget = {
   cacheBytes: number | null;
 };
 
-/** Reads INDEXER_MAX_HEAP_MB and PONDER_CACHE_BYTES; a malformed value is a UsageError naming it. */
+/**
+ * Reads INDEXER_MAX_HEAP_MB (at least 192: below that V8 cannot hold Ponder's build and a cache
+ * batch) and PONDER_CACHE_BYTES; a malformed value is a ConfigError naming it.
+ */
 export function memoryBudget(env: NodeJS.ProcessEnv = process.env): MemoryBudget {
-  const heap = env.INDEXER_MAX_HEAP_MB?.trim();
-  const cache = env.PONDER_CACHE_BYTES?.trim();
-  if (cache && !/^\d+$/.test(cache)) {
-    throw new UsageError(`PONDER_CACHE_BYTES=${JSON.stringify(cache)} is not a number of bytes`);
-  }
-  if (heap === "off") return { maxHeapMb: null, cacheBytes: cache ? Number(cache) : null };
-  if (heap && (!/^\d+$/.test(heap) || Number(heap) < MIN_HEAP_MB)) {
-    throw new UsageError(
-      `INDEXER_MAX_HEAP_MB=${JSON.stringify(heap)} must be "off" or a number of MB >= ${MIN_HEAP_MB}`,
-    );
-  }
-  return {
-    maxHeapMb: heap ? Number(heap) : DEFAULT_MAX_HEAP_MB,
-    cacheBytes: cache ? Number(cache) : DEFAULT_CACHE_BYTES,
-  };
+  const heap = readEnv("INDEXER_MAX_HEAP_MB", env);
+  const cacheBytes = readEnv("PONDER_CACHE_BYTES", env);
+  if (heap === "off") return { maxHeapMb: null, cacheBytes: cacheBytes ?? null };
+  return { maxHeapMb: heap, cacheBytes: cacheBytes ?? DEFAULT_CACHE_BYTES };
 }
 
 /**
@@ -47,7 +37,7 @@ export function memoryBudget(env: NodeJS.ProcessEnv = process.env): MemoryBudget
 export function applyMemoryBudget(env: NodeJS.ProcessEnv, budget: MemoryBudget): NodeJS.ProcessEnv {
   const result = { ...env };
   if (budget.cacheBytes !== null) result.PONDER_CACHE_BYTES = String(budget.cacheBytes);
-  const nodeOptions = env.NODE_OPTIONS ?? "";
+  const nodeOptions = readEnv("NODE_OPTIONS", env) ?? "";
   if (budget.maxHeapMb !== null && !/--max-old-space-size/.test(nodeOptions)) {
     result.NODE_OPTIONS = `${nodeOptions} --max-old-space-size=${budget.maxHeapMb}`.trim();
   }

@@ -8,31 +8,14 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
+import { ConfigError, MAX_SCHEMA_LENGTH, readEnv, schemaName } from "../../config/env.js";
 import { UsageError } from "./cli.js";
 import { ROOT } from "./compile.js";
 
-/** The stable schema of views that readers use, unless DATABASE_VIEWS_SCHEMA names another. */
-export const DEFAULT_VIEWS_SCHEMA = "openledger";
-/** Ponder 0.16 refuses longer schema names (`--schema`, `--views-schema`). */
-export const MAX_SCHEMA_LENGTH = 45;
-
-const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
-
-/** A schema name Ponder and PostgreSQL both take unquoted: lowercase, digits, underscores, at most 45 characters. */
-export function checkSchemaName(variable: string, name: string): string {
-  if (!IDENTIFIER.test(name) || name.length > MAX_SCHEMA_LENGTH) {
-    throw new UsageError(
-      `${variable}=${JSON.stringify(name)} must be lowercase letters, digits and underscores (at most ${MAX_SCHEMA_LENGTH} characters, not starting with a digit)`,
-    );
-  }
-  if (name === "ponder_sync" || name === "public") throw new UsageError(`${variable}=${name} is reserved`);
-  return name;
-}
-
 /** The short commit of the source: GIT_SHA (set it in images built without .git), else `git rev-parse`. */
 export function sourceCommit(env: NodeJS.ProcessEnv = process.env, root = ROOT): string | undefined {
-  const fromEnv = env.GIT_SHA?.trim();
-  if (fromEnv) return fromEnv.slice(0, 7).toLowerCase();
+  const fromEnv = readEnv("GIT_SHA", env);
+  if (fromEnv) return fromEnv.slice(0, 7);
   const git = spawnSync("git", ["rev-parse", "--short=7", "HEAD"], { cwd: root, encoding: "utf8" });
   const sha = git.status === 0 ? git.stdout.trim() : "";
   return /^[0-9a-f]{7,}$/.test(sha) ? sha.slice(0, 7) : undefined;
@@ -44,7 +27,8 @@ export function sourceCommit(env: NodeJS.ProcessEnv = process.env, root = ROOT):
  * into a schema of its own and two releases never share one.
  */
 export function deploymentSchema(env: NodeJS.ProcessEnv = process.env, root = ROOT): string {
-  if (env.DATABASE_SCHEMA) return checkSchemaName("DATABASE_SCHEMA", env.DATABASE_SCHEMA);
+  const configured = readEnv("DATABASE_SCHEMA", env);
+  if (configured) return configured;
   const { version } = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as { version: string };
   const commit = sourceCommit(env, root);
   if (!commit) {
@@ -52,25 +36,24 @@ export function deploymentSchema(env: NodeJS.ProcessEnv = process.env, root = RO
       "cannot name the deployment schema: no git commit here (set GIT_SHA=<commit> or DATABASE_SCHEMA=<schema>)",
     );
   }
-  return checkSchemaName(
-    "DATABASE_SCHEMA",
-    `openledger_v${version.toLowerCase().replace(/[^a-z0-9]+/g, "_")}_${commit}`.slice(0, MAX_SCHEMA_LENGTH),
-  );
+  const name = `openledger_v${version.toLowerCase().replace(/[^a-z0-9]+/g, "_")}_${commit}`.slice(0, MAX_SCHEMA_LENGTH);
+  if (schemaName.parse(name) === undefined) {
+    throw new ConfigError(`cannot name the deployment schema "${name}": set DATABASE_SCHEMA=<schema>`);
+  }
+  return name;
 }
 
 /** The stable views schema: DATABASE_VIEWS_SCHEMA, else `openledger`. */
 export function viewsSchema(env: NodeJS.ProcessEnv = process.env): string {
-  return checkSchemaName("DATABASE_VIEWS_SCHEMA", env.DATABASE_VIEWS_SCHEMA || DEFAULT_VIEWS_SCHEMA);
+  return readEnv("DATABASE_VIEWS_SCHEMA", env);
 }
 
 /** PostgreSQL is required in production: PGlite is one process's file, with no replicas and no views. */
 export function requirePostgres(env: NodeJS.ProcessEnv = process.env): string {
-  const url = env.DATABASE_URL ?? "";
-  if (!/^postgres(ql)?:\/\//.test(url)) {
-    throw new UsageError(
-      url === ""
-        ? "DATABASE_URL is not set: production runs on PostgreSQL (DATABASE_URL=postgresql://user:password@host:5432/db)"
-        : "DATABASE_URL must be a postgres:// or postgresql:// URL",
+  const url = readEnv("DATABASE_URL", env);
+  if (!url) {
+    throw new ConfigError(
+      "DATABASE_URL is not set: production runs on PostgreSQL (DATABASE_URL=postgresql://user:password@host:5432/db)",
     );
   }
   return url;

@@ -1,5 +1,5 @@
 import path from "node:path";
-import type { Deployment } from "../lib/deployment.js";
+import type { Deployment } from "../../config/deployment.js";
 import { ChainSession, type MinedRound, type SentTx } from "./chain.js";
 import { SimulatorInputError } from "./errors.js";
 import { EVENT_NAMES, EventEncoder } from "./events.js";

@@ -13,6 +13,7 @@
  */
 import { db, publicClients } from "ponder:api";
 import { sql } from "ponder";
+import { readEnv } from "../../config/env.js";
 import { streamStats } from "./streams.js";
 import { webhooksIfStarted } from "./webhooks.js";
 
@@ -40,15 +41,10 @@ type PonderGlobals = {
 };
 const ponder = globalThis as unknown as PonderGlobals;
 
-function intEnv(name: string, fallback: number, min: number): number {
-  const value = Number(process.env[name] ?? "");
-  return process.env[name] && Number.isSafeInteger(value) && value >= min ? value : fallback;
-}
-
 /** How long database and RPC figures are reused between scrapes. */
-const CACHE_MS = intEnv("METRICS_CACHE_MS", 5_000, 0);
+const CACHE_MS = readEnv("METRICS_CACHE_MS");
 /** A scrape waits at most this long for a refresh; then it gets the previous figures. */
-const SCRAPE_WAIT_MS = intEnv("METRICS_SCRAPE_WAIT_MS", 3_000, 100);
+const SCRAPE_WAIT_MS = readEnv("METRICS_SCRAPE_WAIT_MS");
 
 type Rows<T> = { rows: T[] };
 async function query<T>(statement: ReturnType<typeof sql>): Promise<T[]> {

@@ -6,6 +6,7 @@
  */
 import type { ServerResponse } from "node:http";
 import { type Context, Hono } from "hono";
+import { readEnv } from "../../config/env.js";
 import { finalityDepth, followSource, StreamConsumer, StreamSource } from "./stream-core.js";
 import {
   parseStreamQuery,
@@ -17,26 +18,15 @@ import {
 import { type CloseReason, SseConnection, type SseLimits } from "./stream-sse.js";
 import { ponderStreamStore } from "./stream-store.js";
 
-function intEnv(name: string, fallback: number, min: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < min) {
-    console.warn(`${name}=${JSON.stringify(raw)} is not an integer >= ${min}; using ${fallback}`);
-    return fallback;
-  }
-  return value;
-}
-
 /** Tunables, from the environment (the README's "For bots" lists them). */
 export const STREAM_SETTINGS = {
-  pollMs: intEnv("STREAM_POLL_MS", 200, 10),
-  heartbeatMs: intEnv("STREAM_HEARTBEAT_MS", 15_000, 100),
-  pageSize: intEnv("STREAM_PAGE_SIZE", 500, 1),
-  maxClients: intEnv("STREAM_MAX_CLIENTS", 1_000, 1),
+  pollMs: readEnv("STREAM_POLL_MS"),
+  heartbeatMs: readEnv("STREAM_HEARTBEAT_MS"),
+  pageSize: readEnv("STREAM_PAGE_SIZE"),
+  maxClients: readEnv("STREAM_MAX_CLIENTS"),
   limits: {
-    maxQueueBytes: intEnv("STREAM_MAX_QUEUE_BYTES", 1024 * 1024, 64 * 1024),
-    stallMs: intEnv("STREAM_STALL_MS", 60_000, 100),
+    maxQueueBytes: readEnv("STREAM_MAX_QUEUE_BYTES"),
+    stallMs: readEnv("STREAM_STALL_MS"),
   } satisfies SseLimits,
 };
 

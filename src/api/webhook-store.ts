@@ -6,6 +6,7 @@
  * own, and an advisory lock elects the one process that delivers.
  */
 import { createRequire } from "node:module";
+import { readEnv } from "../../config/env.js";
 
 /** The few calls the webhook code makes of a database. */
 export interface SqlClient {
@@ -134,10 +135,7 @@ export function postgresSqlClient(connection: Record<string, unknown>): SqlClien
 
 /** Where the webhook tables live; WEBHOOKS_SCHEMA overrides it (one per indexer deployment). */
 export function webhookSchema(env = process.env): string {
-  const schema = env.WEBHOOKS_SCHEMA || "openledger_webhooks";
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema))
-    throw new Error(`WEBHOOKS_SCHEMA=${JSON.stringify(schema)} is not a plain lowercase identifier`);
-  return schema;
+  return readEnv("WEBHOOKS_SCHEMA", env);
 }
 
 /** Creates the schema and tables when missing (replicas racing are serialized by a transaction lock). */

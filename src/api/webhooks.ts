@@ -6,9 +6,9 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { type Context, Hono, type Next } from "hono";
+import { readEnv } from "../../config/env.js";
 import { finalityDepth } from "./stream-core.js";
 import { streamSource } from "./streams.js";
-import { DEFAULT_BACKOFF } from "./webhook-backoff.js";
 import { parseSubscription, readWebhooksFile, type SubscriptionSpec, WebhookConfigError } from "./webhook-config.js";
 import { DEFAULT_DISPATCHER_OPTIONS, specColumns, subscriptionJson, WebhookDispatcher } from "./webhook-dispatcher.js";
 import {
@@ -31,13 +31,6 @@ type PonderGlobals = {
 };
 const ponder = globalThis as unknown as PonderGlobals;
 
-function intEnv(name: string, fallback: number, min: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  return Number.isSafeInteger(value) && value >= min ? value : fallback;
-}
-
 const maxConfirmations = () => finalityDepth(ponder.PONDER_INDEXING_BUILD?.chains[0]?.id ?? 31337);
 
 /** The database the webhook state lives in: Ponder's PGlite instance, or PostgreSQL via a pool of ours. */
@@ -46,7 +39,7 @@ function sqlClient(): SqlClient | undefined {
   if (driver?.dialect === "pglite") return pgliteSqlClient(driver.instance);
   if (driver?.dialect === "postgres") {
     const poolConfig = ponder.PONDER_PRE_BUILD?.databaseConfig.poolConfig;
-    const connectionString = process.env.DATABASE_URL;
+    const connectionString = readEnv("DATABASE_URL");
     const { max: _max, ...connection } = poolConfig ?? {};
     return postgresSqlClient(Object.keys(connection).length > 0 ? connection : { connectionString });
   }
@@ -146,12 +139,12 @@ export function startWebhooks(): Webhooks | undefined {
     ...DEFAULT_DISPATCHER_OPTIONS,
     schema,
     backoff: {
-      baseMs: intEnv("WEBHOOK_RETRY_BASE_MS", DEFAULT_BACKOFF.baseMs, 1),
-      capMs: intEnv("WEBHOOK_RETRY_CAP_MS", DEFAULT_BACKOFF.capMs, 1),
-      maxAttempts: intEnv("WEBHOOK_MAX_ATTEMPTS", DEFAULT_BACKOFF.maxAttempts, 1),
+      baseMs: readEnv("WEBHOOK_RETRY_BASE_MS"),
+      capMs: readEnv("WEBHOOK_RETRY_CAP_MS"),
+      maxAttempts: readEnv("WEBHOOK_MAX_ATTEMPTS"),
     },
-    timeoutMs: intEnv("WEBHOOK_TIMEOUT_MS", DEFAULT_DISPATCHER_OPTIONS.timeoutMs, 100),
-    retentionMs: intEnv("WEBHOOK_RETENTION_DAYS", 7, 1) * 24 * 3600 * 1000,
+    timeoutMs: readEnv("WEBHOOK_TIMEOUT_MS"),
+    retentionMs: readEnv("WEBHOOK_RETENTION_DAYS") * 24 * 3600 * 1000,
     log: (message) => console.warn(message),
   });
   let stopped = false;
@@ -168,7 +161,7 @@ export function startWebhooks(): Webhooks | undefined {
         await new Promise((resolve) => setTimeout(resolve, 5_000));
       }
     }
-    const file = process.env.WEBHOOKS_FILE;
+    const file = readEnv("WEBHOOKS_FILE");
     if (file && !stopped) {
       try {
         await syncFileSubscriptions(sql, schema, readWebhooksFile(file, maxConfirmations()));
@@ -193,7 +186,7 @@ const digest = (value: string) => createHash("sha256").update(value).digest();
 
 /** Bearer-token guard: 403 when the admin API is off (no WEBHOOK_ADMIN_TOKEN), 401 on a missing or wrong token. */
 async function adminOnly(c: Context, next: Next) {
-  const token = process.env.WEBHOOK_ADMIN_TOKEN;
+  const token = readEnv("WEBHOOK_ADMIN_TOKEN");
   if (!token) {
     return c.json({ error: "The webhook admin API is off: set WEBHOOK_ADMIN_TOKEN to turn it on" }, 403);
   }

@@ -2,8 +2,8 @@ import { type Address, encodeFunctionData, type Hex, keccak256, toHex } from "vi
 import { InvoiceRegistryAbi } from "../../abis/InvoiceRegistry.js";
 import { SettlementEngineAbi } from "../../abis/SettlementEngine.js";
 import { StakeManagerAbi } from "../../abis/StakeManager.js";
+import type { Deployment } from "../../config/deployment.js";
 import { rpc } from "../../scripts/lib/anvil.js";
-import type { Deployment } from "../../scripts/lib/deployment.js";
 import type { Ledger } from "../../scripts/simulator/ledger.js";
 import { Rng } from "../../scripts/simulator/prng.js";
 

@@ -3,8 +3,8 @@ import { type Address, createPublicClient, http } from "viem";
 import { InvoiceRegistryAbi } from "../../abis/InvoiceRegistry.js";
 import { SettlementEngineAbi } from "../../abis/SettlementEngine.js";
 import { StakeManagerAbi } from "../../abis/StakeManager.js";
+import type { Deployment } from "../../config/deployment.js";
 import * as schema from "../../ponder.schema.js";
-import type { Deployment } from "../../scripts/lib/deployment.js";
 import type { Ledger } from "../../scripts/simulator/ledger.js";
 
 type Row = Record<string, unknown>;

@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import type { Deployment } from "../../config/deployment.js";
 import { type Anvil, rpc } from "../../scripts/lib/anvil.js";
-import type { Deployment } from "../../scripts/lib/deployment.js";
 import { startDevnet } from "../../scripts/lib/devnet.js";
 import { simulate } from "../../scripts/simulator/index.js";
 import type { Ledger } from "../../scripts/simulator/ledger.js";

@@ -27,9 +27,9 @@ import { InvoiceRegistryAbi } from "../../abis/InvoiceRegistry.js";
 import { OpenTokenAbi } from "../../abis/OpenToken.js";
 import { SettlementEngineAbi } from "../../abis/SettlementEngine.js";
 import { StakeManagerAbi } from "../../abis/StakeManager.js";
+import type { Deployment } from "../../config/deployment.js";
 import { type Anvil, rpc, startAnvil } from "../../scripts/lib/anvil.js";
 import { deployProtocol, fundWithOpen } from "../../scripts/lib/deploy.js";
-import type { Deployment } from "../../scripts/lib/deployment.js";
 
 export const ABIS = {
   OpenToken: OpenTokenAbi,

@@ -30,9 +30,11 @@ describe("production schema names", () => {
   });
 
   it("refuses names Ponder or PostgreSQL would not take, in one line", () => {
-    expect(() => deploymentSchema({ DATABASE_SCHEMA: "Blue-Green" })).toThrow(/DATABASE_SCHEMA="Blue-Green" must be/);
+    expect(() => deploymentSchema({ DATABASE_SCHEMA: "Blue-Green" })).toThrow(
+      /^DATABASE_SCHEMA="Blue-Green": expected a schema name: lowercase letters/,
+    );
     expect(() => deploymentSchema({ DATABASE_SCHEMA: "x".repeat(46) })).toThrow(/at most 45/);
-    expect(() => viewsSchema({ DATABASE_VIEWS_SCHEMA: "ponder_sync" })).toThrow(/reserved/);
+    expect(() => viewsSchema({ DATABASE_VIEWS_SCHEMA: "ponder_sync" })).toThrow(/not ponder_sync or public$/);
     expect(() => requirePostgres({})).toThrow(/DATABASE_URL is not set/);
     expect(() => requirePostgres({ DATABASE_URL: "mysql://x" })).toThrow(/postgres:\/\//);
   });

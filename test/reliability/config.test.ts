@@ -16,6 +16,18 @@ async function waitForLog(ponder: PonderProcess, pattern: RegExp, timeoutMs: num
   }
 }
 
+/** The process's exit code once it exits, or null if it is still running after `timeoutMs`. */
+function exitCode(ponder: PonderProcess, timeoutMs: number): Promise<number | null> {
+  if (ponder.process.exitCode !== null) return Promise.resolve(ponder.process.exitCode);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(null), timeoutMs);
+    ponder.process.once("exit", (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
+}
+
 describe("configuration and chain edge cases", () => {
   let chain: SimulatedChain;
   let proxy: FaultProxy | undefined;
@@ -44,16 +56,17 @@ describe("configuration and chain edge cases", () => {
     }
   });
 
-  it("wrong chain id: Ponder warns that the RPC answers another id, then indexes that chain under the configured id", async () => {
+  it("wrong chain id: start-up stops with one line naming both ids, before indexing anything", async () => {
     const ponder = await start("wrong-chain", { CHAIN_ID: "1" });
-    await waitForLog(ponder, /Configured chain ID does not match JSON-RPC response/, 60_000);
-    expect(ponder.logs()).toMatch(/"chain_id":1,"rpc_chain_id":31337/);
-    await ponder.waitForBlock(chain.head, 120_000);
-    const status = (await (await fetch(`${ponder.url}/status`)).json()) as Record<string, { id: number }>;
-    expect(Object.values(status)[0]?.id).toBe(1);
-    // Only a warning: the rows are those of chain 31337, served as chain 1 (RELIABILITY.md).
-    expect((await readTables(ponder.url)).invoice.length).toBe(60);
-    await ponder.stop();
+    const code = await exitCode(ponder, 120_000);
+    const lines = ponder.logs().split("\n");
+    const errors = lines.filter((line) => line.startsWith("Configuration error:"));
+    expect(errors).toEqual([
+      expect.stringMatching(/^Configuration error: CHAIN_ID is 1 but the RPC .* serves chain 31337\b/),
+    ]);
+    expect(code).toBe(2);
+    // It stopped before the indexing stage: no block was indexed under the wrong id.
+    expect(ponder.logs()).not.toMatch(/"msg":"Indexed block/);
   });
 
   it("wrong contract address: no events from it, no crash; the rest is indexed and the gaps are anomalies", async () => {
@@ -64,11 +77,27 @@ describe("configuration and chain edge cases", () => {
     const tables = await readTables(ponder.url);
     expect(tables.invoice.length).toBe(0);
     expect(tables.stakeChange.length).toBeGreaterThan(0);
-    const codes = new Map<string, number>();
-    for (const anomaly of tables.anomaly) codes.set(String(anomaly.code), (codes.get(String(anomaly.code)) ?? 0) + 1);
+    const found: Record<string, number> = {};
+    for (const anomaly of tables.anomaly) {
+      const key = `${anomaly.event}:${anomaly.code}`;
+      found[key] = (found[key] ?? 0) + 1;
+    }
     console.log(
-      `[config] wrong InvoiceRegistry address: ${tables.stakeChange.length} stake changes, ${tables.payout.length} payouts, anomalies ${JSON.stringify(Object.fromEntries(codes))}`,
+      `[config] wrong InvoiceRegistry address: ${tables.stakeChange.length} stake changes, ${tables.payout.length} payouts, anomalies ${JSON.stringify(found)}`,
     );
+    // Without the registry no invoice is known: each settlement event of the simulator's ledger names
+    // an unknown invoice, and with no payout credited each claim exceeds the indexed claimable balance.
+    const sent = chain.ledger.eventCounts;
+    const expected = Object.fromEntries(
+      Object.entries({
+        "SettlementEngine:SettlementScheduled:unknown_invoice": sent.SettlementScheduled ?? 0,
+        "SettlementEngine:InvoiceSettled:unknown_invoice": sent.InvoiceSettled ?? 0,
+        "SettlementEngine:PayoutCredited:unknown_invoice": sent.PayoutCredited ?? 0,
+        "SettlementEngine:EarningsClaimed:claim_mismatch": sent.EarningsClaimed ?? 0,
+      }).filter(([, count]) => count > 0),
+    );
+    expect(sent.InvoiceSettled).toBeGreaterThan(0);
+    expect(found).toEqual(expected);
     expect(ponder.process.exitCode).toBeNull();
     await ponder.stop();
   });
