@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { totalmem } from "node:os";
 import path from "node:path";
+import { stopProcess } from "../harness/process.js";
 import { type Anvil, rpc, startAnvil } from "../scripts/lib/anvil.js";
 import { ROOT } from "../scripts/lib/compile.js";
 import { type Deployment, readDeployment } from "../scripts/lib/deployment.js";
@@ -111,21 +112,11 @@ async function blockNumber(rpcUrl: string): Promise<number> {
 /** Registers an anvil for cleanup; its stop may wait long for anvil to write a state dump. */
 function trackAnvil(anvil: Anvil) {
   const child = anvil.process;
-  const exited = new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once("exit", () => resolve());
-  });
   /** SIGTERM, then waits up to `graceMs` (anvil writes --dump-state on SIGTERM) before SIGKILL. */
-  const stopWithGrace = async (graceMs: number) => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill("SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
-    await exited;
-    clearTimeout(timer);
-  };
+  const stopWithGrace = (graceMs: number) => stopProcess(child, { graceMs });
   const stop = track({
     name: `anvil ${anvil.rpcUrl}`,
-    stop: () => stopWithGrace(10_000),
+    stop: () => stopProcess(child),
     kill: () => child.kill("SIGKILL"),
   });
   return { stop, stopWithGrace };

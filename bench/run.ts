@@ -14,6 +14,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import type { PostgresServer } from "../harness/postgres.js";
 import { ROOT } from "../scripts/lib/compile.js";
 import { memoryBudget } from "../scripts/lib/memory-budget.js";
 import { type BackfillResult, runBackfill } from "./backfill.js";
@@ -21,7 +22,7 @@ import { type CeilingResult, measureCeiling } from "./ceiling.js";
 import { type BenchChain, prepareChain } from "./chain.js";
 import { stopAll } from "./lib/cleanup.js";
 import { handledEvents, handledSelectors, indexedEventCount } from "./lib/handlers.js";
-import { type PostgresServer, startBenchPostgres } from "./lib/postgres.js";
+import { startBenchPostgres } from "./lib/postgres.js";
 import { type QueryResult, runQueries } from "./queries.js";
 import { type RealtimeResult, runRealtime } from "./realtime.js";
 import { evaluateTargets, type Results, updateBenchmarksFile, writeResults } from "./report.js";

@@ -14,11 +14,11 @@ import { type Address, createWalletClient, type Hex, http, parseEther } from "vi
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StakeManagerAbi } from "../abis/StakeManager.js";
 import { exactOpen, formatOpen, formatPercent, parseInvoiceId, parseSearch, toCsv } from "../dashboard/src/format.js";
+import { type PonderProcess, startPonder } from "../harness/ponder.js";
 import { rpc } from "../scripts/lib/anvil.js";
 import { ROOT } from "../scripts/lib/compile.js";
 import type { Ledger } from "../scripts/simulator/ledger.js";
 import { type SimulatedChain, simulatedChain } from "./helpers/indexed-chain.js";
-import { type PonderProcess, startPonder } from "./helpers/ponder.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const CHROMIUM_ARGS = [

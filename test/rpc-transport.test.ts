@@ -3,7 +3,8 @@ import type { AddressInfo } from "node:net";
 import { createPublicClient, HttpRequestError } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rpcTransport } from "../config/rpc-transport.js";
-import { type Anvil, freePort, startAnvil } from "../scripts/lib/anvil.js";
+import { freePort } from "../harness/ports.js";
+import { type Anvil, startAnvil } from "../scripts/lib/anvil.js";
 
 /** A real JSON-RPC server on 127.0.0.1: answers eth_blockNumber with its own number, or fails as told. */
 type TinyRpc = { url: string; hits: number; mode: "ok" | "503" | "rpc-error"; stop: () => Promise<void> };

@@ -6,10 +6,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyWebhookSignature } from "../examples/slash-bot.js";
+import { type PonderProcess, startPonder } from "../harness/ponder.js";
+import { type PostgresCluster, postgresUnavailableReason, startPostgres } from "../harness/postgres.js";
+import { waitFor } from "../harness/wait.js";
 import { rpc } from "../scripts/lib/anvil.js";
-import { type SlashChain, SseClient, startSlashChain, waitUntil } from "./helpers/bots.js";
-import { type PonderProcess, startPonder } from "./helpers/ponder.js";
-import { type PostgresCluster, postgresUnavailableReason, startPostgres } from "./helpers/postgres.js";
+import { type SlashChain, SseClient, startSlashChain } from "./helpers/bots.js";
 import { type ReceivedWebhook, startWebhookReceiver, type WebhookReceiver } from "./helpers/webhook-receiver.js";
 
 const TOKEN = "pg-admin-token-0123456789";
@@ -46,12 +47,8 @@ describe.skipIf(skip !== undefined)("streams and webhooks on PostgreSQL with an 
     };
     indexer = await startPonder(env);
     await indexer.waitForBlock(Number(BigInt(await rpc<string>(chain.protocol.rpcUrl, "eth_blockNumber"))));
-    replica = await startPonder(env, "serve");
-    await waitUntil(
-      async () => (await fetch(`${replica.url}/ready`).catch(() => undefined))?.status === 200,
-      120_000,
-      "the replica",
-    );
+    replica = await startPonder(env, { command: "serve" });
+    await replica.waitReady(120_000);
   });
 
   afterAll(async () => {
@@ -72,11 +69,11 @@ describe.skipIf(skip !== undefined)("streams and webhooks on PostgreSQL with an 
     await stream.waitLive(60_000);
     const sent: string[] = [];
     for (let i = 0; i < 5; i++) sent.push((await chain.slash(chain.protocol.accounts.provider)).id);
-    await waitUntil(() => stream.ids().length >= 5, 60_000, "the replica's stream");
+    await waitFor(() => stream.ids().length >= 5, 60_000, "the replica's stream");
     expect(stream.ids()).toEqual(sent);
     await stream.close();
 
-    await waitUntil(() => requests.length >= 5, 60_000, "five deliveries");
+    await waitFor(() => requests.length >= 5, 60_000, "five deliveries");
     await new Promise((resolve) => setTimeout(resolve, 2_000)); // a second deliverer would show now
     // Concurrent deliveries may arrive in any order. Each event is queued exactly once, by the one
     // process holding the lock: one delivery id per event. Delivery is at least once, so on a loaded

@@ -9,9 +9,10 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWebhookReceiver, verifyWebhookSignature } from "../examples/slash-bot.js";
+import { type PonderProcess, startPonder } from "../harness/ponder.js";
+import { waitFor } from "../harness/wait.js";
 import { rpc } from "../scripts/lib/anvil.js";
-import { type SlashChain, startSlashChain, waitUntil } from "./helpers/bots.js";
-import { type PonderProcess, startPonder } from "./helpers/ponder.js";
+import { type SlashChain, startSlashChain } from "./helpers/bots.js";
 
 const TOKEN = "test-admin-token-0123456789";
 const FILE_SECRET = "whsec_file_subscription_secret";
@@ -103,7 +104,7 @@ describe("webhooks", () => {
     ponder = await startPonder(env);
     await ponder.waitForBlock(await head());
     // The file's subscription starts "now": wait until its intake has taken its place.
-    await waitUntil(
+    await waitFor(
       async () => (await subscription("file-ops")).cursor !== null,
       60_000,
       "the file subscription's intake",
@@ -140,7 +141,7 @@ describe("webhooks", () => {
     receiver.state.failFlaky = true;
     const burst: string[] = [];
     for (let i = 0; i < 5; i++) burst.push((await slash()).id);
-    await waitUntil(
+    await waitFor(
       () => {
         const failed = new Set(
           receiver.state.requests
@@ -155,7 +156,7 @@ describe("webhooks", () => {
       "failed attempts on every event",
     );
     receiver.state.failFlaky = false;
-    await waitUntil(() => burst.every((id) => receiver.acknowledged("/flaky").includes(id)), 60_000, "the deliveries");
+    await waitFor(() => burst.every((id) => receiver.acknowledged("/flaky").includes(id)), 60_000, "the deliveries");
 
     const acknowledged = receiver.acknowledged("/flaky");
     expect([...acknowledged].sort()).toEqual([...burst].sort());
@@ -213,15 +214,11 @@ describe("webhooks", () => {
     expect(created.status).toBe(201);
     expect(created.json.secret).toMatch(/^whsec_/);
     const secret = created.json.secret as string;
-    await waitUntil(
-      async () => (await subscription("parked")).cursor !== null,
-      30_000,
-      "the new subscription's intake",
-    );
+    await waitFor(async () => (await subscription("parked")).cursor !== null, 30_000, "the new subscription's intake");
 
     receiver.state.failDown = true;
     const sent = await slash();
-    await waitUntil(
+    await waitFor(
       async () => (await subscription("parked")).deliveries.failed === 1,
       30_000,
       "the delivery to be parked",
@@ -238,7 +235,7 @@ describe("webhooks", () => {
 
     receiver.state.failDown = false;
     expect((await admin("POST", "/parked/redrive")).json).toEqual({ redriven: 1 });
-    await waitUntil(() => receiver.acknowledged("/down").includes(sent.id), 30_000, "the re-driven delivery");
+    await waitFor(() => receiver.acknowledged("/down").includes(sent.id), 30_000, "the re-driven delivery");
     expect(await subscription("parked")).toMatchObject({ deliveries: { pending: 0, failed: 0, delivered: 1 } });
     const last = receiver.state.requests.filter((r) => r.path === "/down").at(-1)!;
     expect(verifyWebhookSignature(secret, String(last.headers["x-openledger-signature"]), last.body)).toBe(true);
@@ -249,7 +246,7 @@ describe("webhooks", () => {
     receiver.state.failFlaky = true;
     const pending: string[] = [];
     for (let i = 0; i < 3; i++) pending.push((await slash()).id);
-    await waitUntil(
+    await waitFor(
       async () => (await subscription("file-ops")).deliveries.pending === 3,
       30_000,
       "three pending deliveries",
@@ -258,14 +255,14 @@ describe("webhooks", () => {
     await ponder.stop();
     receiver.state.failFlaky = false;
     ponder = await startPonder(env);
-    await waitUntil(
+    await waitFor(
       () => pending.every((id) => receiver.acknowledged("/flaky").includes(id)),
       120_000,
       "the pending deliveries",
     );
     await ponder.waitForBlock(await head());
     const after = (await slash()).id;
-    await waitUntil(() => receiver.acknowledged("/flaky").includes(after), 60_000, "a delivery after the restart");
+    await waitFor(() => receiver.acknowledged("/flaky").includes(after), 60_000, "a delivery after the restart");
     await new Promise((resolve) => setTimeout(resolve, 1_000));
 
     // Every slash of this file reached the file subscription, each acknowledged exactly once.

@@ -2,11 +2,11 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type PonderProcess, startPonder } from "../../harness/ponder.js";
+import { type PostgresCluster, startPostgres } from "../../harness/postgres.js";
 import { ROOT } from "../../scripts/lib/compile.js";
 import { checkInvariants, compareWithContracts, compareWithLedger, readTables, type Tables } from "./compare.js";
 import { type SimulatedChain, simulatedChain } from "./indexed-chain.js";
-import { type PonderProcess, startPonder } from "./ponder.js";
-import { type PostgresCluster, startPostgres } from "./postgres.js";
 import { readmeBlock, readmeQueries } from "./readme.js";
 
 export const SUITE_SEED = 42;

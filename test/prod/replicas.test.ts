@@ -7,13 +7,15 @@
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { scrape } from "../../harness/metrics.js";
+import { type PostgresCluster, postgresUnavailableReason, startPostgres } from "../../harness/postgres.js";
+import { waitFor } from "../../harness/wait.js";
 import { ROOT } from "../../scripts/lib/compile.js";
 import { SseClient } from "../helpers/bots.js";
 import { readTables } from "../helpers/compare.js";
 import { canonicalDump, diffDumps, dumpSize } from "../helpers/dump.js";
 import { type SimulatedChain, simulatedChain } from "../helpers/indexed-chain.js";
-import { type PostgresCluster, postgresUnavailableReason, startPostgres } from "../helpers/postgres.js";
-import { eventually, type ProdProcess, scrape, startProd } from "../helpers/prod.js";
+import { type ProdProcess, startProd } from "../helpers/prod.js";
 import { type ReceivedWebhook, startWebhookReceiver, type WebhookReceiver } from "../helpers/webhook-receiver.js";
 
 const skip = postgresUnavailableReason();
@@ -115,7 +117,7 @@ describe.skipIf(skip !== undefined)("an indexer and two API replicas on one Post
       Object.entries(chain.ledger.eventCounts).filter(([name, n]) => !ignored.has(name) && n > 0),
     );
     for (const proc of [indexer, ...replicas]) {
-      await eventually(
+      await waitFor(
         async () => (await scrape(proc.url, "openledger_lag_blocks")).some((sample) => sample.value === 0),
         30_000,
         `${proc.url} to report lag 0`,
@@ -145,7 +147,7 @@ describe.skipIf(skip !== undefined)("an indexer and two API replicas on one Post
     try {
       await stream.waitLive(60_000);
       expect(stream.ids()).toHaveLength(chain.ledger.slashes.length);
-      await eventually(
+      await waitFor(
         async () => (await scrape(replicas[0].url, "openledger_stream_clients")).some((s) => s.value === 1),
         10_000,
         "the stream client in replica 0's /metrics",
@@ -179,7 +181,7 @@ describe.skipIf(skip !== undefined)("an indexer and two API replicas on one Post
 
     const slashes = chain.ledger.slashes.length;
     expect(slashes).toBeGreaterThan(0);
-    await eventually(() => requests.length >= slashes, 60_000, `${slashes} deliveries`);
+    await waitFor(() => requests.length >= slashes, 60_000, `${slashes} deliveries`);
     await new Promise((resolve) => setTimeout(resolve, 3_000)); // a second deliverer would show now
     const deliveryIds = new Map<string, Set<string>>();
     for (const request of requests) {
@@ -193,7 +195,7 @@ describe.skipIf(skip !== undefined)("an indexer and two API replicas on one Post
 
     // Every process reads the same delivery table; only the leader made the POSTs.
     for (const proc of processes) {
-      await eventually(
+      await waitFor(
         async () =>
           (await scrape(proc.url, "openledger_webhook_deliveries")).find((s) => s.labels.status === "delivered")
             ?.value === slashes,

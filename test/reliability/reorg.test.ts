@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Address } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type PonderProcess, startPonder } from "../../harness/ponder.js";
 import { rpc } from "../../scripts/lib/anvil.js";
 import { type Devnet, startDevnet } from "../../scripts/lib/devnet.js";
 import { type Ledger, simulate } from "../../scripts/simulator/index.js";
@@ -10,7 +11,6 @@ import { blockNumber, ChaosTraffic } from "../helpers/chaos.js";
 import { checkInvariants, compareWithContracts, compareWithLedger, readTables } from "../helpers/compare.js";
 import { canonicalDump, diffDumps, dumpSize } from "../helpers/dump.js";
 import { UNFINALIZED_BLOCKS } from "../helpers/indexed-chain.js";
-import { type PonderProcess, startPonder } from "../helpers/ponder.js";
 
 /** Depths of the head replacements, 1 to 20 (Ponder keeps 30 blocks of chain 31337 unfinalized). */
 const DEPTHS = [1, 3, 20, 2, 8, 13, 5, 17, 1, 11, 4, 20, 7, 15, 10, 6];

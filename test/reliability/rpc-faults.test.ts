@@ -1,12 +1,12 @@
 import path from "node:path";
 import type { Address } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type PonderProcess, startPonder } from "../../harness/ponder.js";
 import { rpc } from "../../scripts/lib/anvil.js";
 import { blockNumber, ChaosTraffic } from "../helpers/chaos.js";
 import { checkInvariants, compareWithLedger, readTables } from "../helpers/compare.js";
 import { canonicalDump, diffDumps, dumpSize } from "../helpers/dump.js";
 import { type SimulatedChain, simulatedChain, UNFINALIZED_BLOCKS } from "../helpers/indexed-chain.js";
-import { type PonderProcess, startPonder } from "../helpers/ponder.js";
 import { type FaultProxy, faultCount, startFaultProxy } from "../helpers/rpc-proxy.js";
 
 describe("JSON-RPC faults between Ponder and anvil (a fault-injecting proxy)", () => {
