@@ -263,7 +263,8 @@ describe("webhooks", () => {
     await ponder.waitForBlock(await head());
     const after = (await slash()).id;
     await waitFor(() => receiver.acknowledged("/flaky").includes(after), 60_000, "a delivery after the restart");
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    // Nothing queued or in flight any more: a second acknowledgement of anything would have come.
+    await waitFor(async () => (await subscription("file-ops")).deliveries.pending === 0, 60_000, "no pending delivery");
 
     // Every slash of this file reached the file subscription, each acknowledged exactly once.
     const acknowledged = receiver.acknowledged("/flaky");
