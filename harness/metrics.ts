@@ -53,6 +53,7 @@ export function parseMetrics(text: string): MetricSample[] {
     if (!name) continue;
     let labels: Record<string, string> = {};
     let rest = line.slice(name.length);
+    if (!/^[{ \t]/.test(rest)) continue;
     if (rest.startsWith("{")) {
       const parsed = parseLabels(line, name.length);
       if (!parsed) continue;
@@ -60,9 +61,10 @@ export function parseMetrics(text: string): MetricSample[] {
       rest = line.slice(parsed.end);
     }
     // The value, then an optional timestamp.
-    const [value] = rest.trim().split(/\s+/);
-    if (value === undefined || value === "") continue;
-    samples.push({ name, labels, value: SPECIAL_VALUES[value] ?? Number(value) });
+    const [written] = rest.trim().split(/\s+/);
+    const value = SPECIAL_VALUES[written] ?? Number(written);
+    if (written === "" || (Number.isNaN(value) && written !== "NaN")) continue;
+    samples.push({ name, labels, value });
   }
   return samples;
 }

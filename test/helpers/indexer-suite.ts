@@ -13,6 +13,8 @@ export const SUITE_SEED = 42;
 /** The README's examples were run on this chain (seed 42, 2,000 invoices, the fixed genesis). */
 export const README_INVOICES = 2_000;
 export const SUITE_INVOICES = Number(process.env.TEST_INVOICES ?? README_INVOICES);
+/** How long the late-start indexer may take to reach the head (a second backfill of the chain). */
+const LATE_START_TIMEOUT_MS = 540_000;
 
 /**
  * The end-to-end suite, the same on both databases: a simulator run with a fixed seed, indexed by
@@ -111,7 +113,7 @@ export function indexerSuite(database: "pglite" | "postgres") {
           PGLITE_DIRECTORY: path.join(chain.workDir, "pglite-late-start"),
         });
         try {
-          await late.waitForBlock(chain.head);
+          await late.waitForBlock(chain.head, LATE_START_TIMEOUT_MS);
           expect((await fetch(`${late.url}/health`)).status).toBe(200);
           const answer = await late.graphql<{ anomalys: { totalCount: number; items: { code: string }[] } }>(
             `{ anomalys(limit: 1000) { totalCount items { code } } }`,
@@ -125,6 +127,8 @@ export function indexerSuite(database: "pglite" | "postgres") {
           await late.stop();
         }
       },
+      // A second backfill of the whole chain: on a loaded machine it takes minutes.
+      LATE_START_TIMEOUT_MS + 60_000,
     );
 
     it("refuses SQL writes, multiple statements and malformed requests over /sql with a 400", async () => {
