@@ -28,8 +28,10 @@ export default defineConfig({
           include: ["test/**/*.test.ts"],
           exclude: ["**/node_modules/**", UNIT, "test/reliability/**", "test/prod/**"],
           setupFiles: ["harness/vitest-setup.ts"],
-          testTimeout: 120_000,
-          hookTimeout: 300_000,
+          // Deadlines with room for a loaded CI machine (docs/testing-under-load.md): a passing test
+          // takes no longer for them, a hanging one fails later.
+          testTimeout: 600_000,
+          hookTimeout: 900_000,
         },
       },
     ],

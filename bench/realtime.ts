@@ -11,9 +11,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { blockNumber } from "../harness/chain.js";
 import { type MetricSample, scrapeMetrics } from "../harness/metrics.js";
 import { waitFor } from "../harness/wait.js";
-import { rpc } from "../scripts/lib/anvil.js";
 import { startDevnet } from "../scripts/lib/devnet.js";
 import { runSimulation } from "../scripts/simulator/index.js";
 import { track } from "./lib/cleanup.js";
@@ -103,7 +103,7 @@ export async function runRealtime(options: {
     const watchBlocks = (async () => {
       while (watching) {
         try {
-          const head = Number(BigInt(await rpc<string>(devnet.anvil.rpcUrl, "eth_blockNumber")));
+          const head = await blockNumber(devnet.anvil.rpcUrl);
           const now = Date.now();
           if (!blockSeenAt.has(head)) blockSeenAt.set(head, now);
         } catch {

@@ -18,7 +18,7 @@ export const PONDER_SCHEMA = "openledger";
 export const PONDER_BIN = path.join(ROOT, "node_modules/.bin/ponder");
 
 /** How long a start waits for /ready and a block by default (a backfill on a loaded machine). */
-export const INDEXER_TIMEOUT_MS = 300_000;
+export const INDEXER_TIMEOUT_MS = 600_000;
 
 /** One line of Ponder's `--log-format json` output. */
 export type PonderLog = { time: number; level: number; msg: string } & Record<string, unknown>;

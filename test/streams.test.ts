@@ -9,6 +9,7 @@ import path from "node:path";
 import { parseEther } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { followSlashes, type SlashEvent } from "../examples/slash-bot.js";
+import { blockNumber } from "../harness/chain.js";
 import { type PonderProcess, startPonder } from "../harness/ponder.js";
 import { killProcess, stopProcess } from "../harness/process.js";
 import { waitFor } from "../harness/wait.js";
@@ -36,7 +37,7 @@ describe("GET /streams/slashes and /streams/activity", () => {
     sources: Record<string, { reloads?: number }>;
   };
   const stats = async (): Promise<Stats> => (await (await fetch(`${ponder.url}/streams`)).json()) as Stats;
-  const head = async () => Number(BigInt(await rpc<string>(chain.protocol.rpcUrl, "eth_blockNumber")));
+  const head = () => blockNumber(chain.protocol.rpcUrl);
 
   beforeAll(async () => {
     chain = await startSlashChain();

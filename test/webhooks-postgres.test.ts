@@ -6,10 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyWebhookSignature } from "../examples/slash-bot.js";
+import { blockNumber } from "../harness/chain.js";
 import { type PonderProcess, startPonder } from "../harness/ponder.js";
 import { type PostgresCluster, postgresUnavailableReason, startPostgres } from "../harness/postgres.js";
 import { waitFor } from "../harness/wait.js";
-import { rpc } from "../scripts/lib/anvil.js";
 import { type SlashChain, SseClient, startSlashChain } from "./helpers/bots.js";
 import { type ReceivedWebhook, startWebhookReceiver, type WebhookReceiver } from "./helpers/webhook-receiver.js";
 
@@ -46,7 +46,7 @@ describe.skipIf(skip !== undefined)("streams and webhooks on PostgreSQL with an 
       WEBHOOK_ADMIN_TOKEN: TOKEN,
     };
     indexer = await startPonder(env);
-    await indexer.waitForBlock(Number(BigInt(await rpc<string>(chain.protocol.rpcUrl, "eth_blockNumber"))));
+    await indexer.waitForBlock(await blockNumber(chain.protocol.rpcUrl));
     replica = await startPonder(env, { command: "serve" });
     await replica.waitReady(120_000);
   });

@@ -1,15 +1,16 @@
 import path from "node:path";
 import type { Address } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { blockNumber, mineToFinality } from "../../harness/chain.js";
 import { indexedBlock, isReady, type PonderProcess, startPonder } from "../../harness/ponder.js";
 import { type PostgresCluster, postgresUnavailableReason, startPostgres } from "../../harness/postgres.js";
 import { killProcess } from "../../harness/process.js";
 import { rpc } from "../../scripts/lib/anvil.js";
 import { Rng } from "../../scripts/simulator/prng.js";
-import { blockNumber, ChaosTraffic } from "./chaos.js";
+import { ChaosTraffic } from "./chaos.js";
 import { checkInvariants, compareWithContracts, compareWithLedger, readTables } from "./compare.js";
 import { canonicalDump, diffDumps, dumpSize } from "./dump.js";
-import { type SimulatedChain, simulatedChain, UNFINALIZED_BLOCKS } from "./indexed-chain.js";
+import { type SimulatedChain, simulatedChain } from "./indexed-chain.js";
 
 const KILL_SEED = 2026;
 
@@ -140,8 +141,7 @@ export function crashSuite(database: "pglite" | "postgres") {
           await haltTraffic();
         }
         expect(trafficError).toBeUndefined();
-        await rpc(rpcUrl, "anvil_mine", [`0x${UNFINALIZED_BLOCKS.toString(16)}`]);
-        const head = await blockNumber(rpcUrl);
+        const head = await mineToFinality(rpcUrl);
         await ponder!.waitForBlock(head, 240_000);
         const crashed = await readTables(ponder!.url);
         expect(await compareWithContracts(crashed, chain.deployment)).toEqual([]);
