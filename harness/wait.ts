@@ -8,12 +8,12 @@ export type WaitOptions = {
 };
 
 /**
- * Polls `check` until it returns a value other than undefined or false and returns that value. A
+ * Polls `check` until it returns a value other than undefined, null or false and returns that value. A
  * check that throws counts as "not yet"; after `timeoutMs` the error names `what` and the last
  * error thrown.
  */
 export async function waitFor<T>(
-  check: () => T | undefined | false | Promise<T | undefined | false>,
+  check: () => T | undefined | null | false | Promise<T | undefined | null | false>,
   timeoutMs: number,
   what: string,
   options: WaitOptions = {},
@@ -25,7 +25,7 @@ export async function waitFor<T>(
     if (failure !== undefined) throw new Error(`gave up waiting for ${what}: ${failure}`);
     try {
       const value = await check();
-      if (value !== undefined && value !== false) return value;
+      if (value !== undefined && value !== null && value !== false) return value;
     } catch (error) {
       lastError = error;
     }
