@@ -4,6 +4,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/prod/**/*.test.ts"],
+    setupFiles: ["harness/vitest-setup.ts"],
     testTimeout: 600_000,
     hookTimeout: 600_000,
     // Each file runs anvil, PostgreSQL and two or three Ponder processes: two files at a time on two cores.

@@ -4,6 +4,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/reliability/**/*.test.ts"],
+    setupFiles: ["harness/vitest-setup.ts"],
     testTimeout: 600_000,
     hookTimeout: 300_000,
     // Each file runs anvil and one or two Ponder processes: two files at a time on two cores.

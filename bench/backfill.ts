@@ -6,16 +6,10 @@
  * figures (JSON logs and /metrics) say where the time went.
  */
 import { execFileSync } from "node:child_process";
+import { type MetricSample, scrapeMetrics } from "../harness/metrics.js";
+import { indexedBlock, isReady, type PonderLog, type PonderProcess } from "../harness/ponder.js";
 import type { BenchChain } from "./chain.js";
-import {
-  isReady,
-  type MetricSample,
-  type Ponder,
-  type PonderLog,
-  scrapeMetrics,
-  startPonder,
-  statusBlock,
-} from "./lib/ponder.js";
+import { startBenchPonder } from "./lib/ponder.js";
 import { cpuSeconds, sampleRss } from "./lib/rss.js";
 
 export type DatabaseTarget =
@@ -142,7 +136,7 @@ export function profileFrom(samples: MetricSample[], logs: PonderLog[]): Backfil
 }
 
 /** Seconds from the spawn to the first log of each milestone (and Ponder's own durations). */
-function timelineFrom(ponder: Ponder, doneAt: number): Record<string, number> {
+function timelineFrom(ponder: PonderProcess, doneAt: number): Record<string, number> {
   const milestones: Record<string, [string, Record<string, string>?]> = {
     connectedDatabase: ["Connected to database"],
     startedFetching: ["Started fetching backfill JSON-RPC data"],
@@ -153,7 +147,7 @@ function timelineFrom(ponder: Ponder, doneAt: number): Record<string, number> {
     ready: ["Started returning 200 responses", { endpoint: "/ready" }],
   };
   const timeline: Record<string, number> = {};
-  const logs = ponder.logs();
+  const logs = ponder.jsonLogs();
   for (const [key, [msg, fields]] of Object.entries(milestones)) {
     const log = logs.find(
       (entry) => entry.msg === msg && Object.entries(fields ?? {}).every(([k, v]) => entry[k] === v),
@@ -168,7 +162,7 @@ function timelineFrom(ponder: Ponder, doneAt: number): Record<string, number> {
 
 type Counts = { invoices: number; activity: number };
 
-async function countRows(ponder: Ponder): Promise<Counts> {
+async function countRows(ponder: PonderProcess): Promise<Counts> {
   const answer = await ponder.graphql<{ invoices: { totalCount: number }; activitys: { totalCount: number } }>(
     "{ invoices(limit: 1) { totalCount } activitys(limit: 1) { totalCount } }",
   );
@@ -181,7 +175,7 @@ export function duMb(directory: string): number {
   return Number(out.split(/\s+/)[0]) / 1024;
 }
 
-export type BackfillRun = { result: BackfillResult; ponder: Ponder };
+export type BackfillRun = { result: BackfillResult; ponder: PonderProcess };
 
 /**
  * Starts Ponder on an empty database and waits until every event of `chain` is indexed. Returns
@@ -211,7 +205,7 @@ export async function runBackfill(options: {
   const expected: Counts = { invoices: Object.keys(chain.ledger.invoices).length, activity: options.events };
   const others = Object.entries(options.cpuPids ?? {});
   const cpuBefore = Object.fromEntries(others.map(([name, pid]) => [name, cpuSeconds(pid)]));
-  const ponder = await startPonder({ env, logFile: options.logFile, nodeArgs: options.nodeArgs });
+  const ponder = await startBenchPonder(env, { logFile: options.logFile, nodeArgs: options.nodeArgs });
   const rss = sampleRss(ponder.pid, 200);
   let ponderCpu = 0;
   const cpuTimer = setInterval(() => {
@@ -225,11 +219,13 @@ export async function runBackfill(options: {
     let doneAt = 0;
     let mismatchSince = 0;
     for (;;) {
-      if (ponder.exited()) throw new Error(`ponder exited during the backfill:\n${ponder.tail().slice(-4000)}`);
+      if (ponder.exited()) throw new Error(`ponder exited during the backfill:\n${ponder.logs().slice(-4000)}`);
       if (Date.now() > deadline) throw new Error(`backfill not complete within ${options.timeoutMs / 1000} s`);
       if (Date.now() - lastProgress > 15_000) {
         lastProgress = Date.now();
-        const progress = [...ponder.logs()].reverse().find((log) => log.msg === "Updated backfill indexing progress");
+        const progress = [...ponder.jsonLogs()]
+          .reverse()
+          .find((log) => log.msg === "Updated backfill indexing progress");
         options.log(
           `backfill ${database.kind}: ${Math.round((Date.now() - ponder.startedAt) / 1000)} s, ` +
             `${progress?.progress ?? "starting"}, rss ${Math.round(rss.peakMb() ?? 0)} MB peak`,
@@ -237,7 +233,7 @@ export async function runBackfill(options: {
       }
       if (await isReady(ponder.url)) {
         const checkedAt = Date.now();
-        const block = await statusBlock(ponder.url).catch(() => -1);
+        const block = await indexedBlock(ponder.url);
         if (block >= chain.meta.head) {
           counts = await countRows(ponder);
           if (counts.invoices === expected.invoices && counts.activity === expected.activity) {
@@ -285,7 +281,7 @@ export async function runBackfill(options: {
       rows: counts as Counts,
       timeline: timelineFrom(ponder, doneAt),
       cpuSeconds: cpu,
-      profile: profileFrom(samples, ponder.logs()),
+      profile: profileFrom(samples, ponder.jsonLogs()),
       rssSeries: rss.series(),
       env: Object.fromEntries(Object.entries(options.env).filter(([key]) => !/URL|DIRECTORY|DEPLOYMENT/.test(key))),
       nodeArgs: options.nodeArgs ?? [],

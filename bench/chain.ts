@@ -9,6 +9,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { totalmem } from "node:os";
 import path from "node:path";
 import { type Deployment, readDeployment } from "../config/deployment.js";
+import { blockNumber, mineToFinality } from "../harness/chain.js";
+import { stopProcess } from "../harness/process.js";
 import { type Anvil, rpc, startAnvil } from "../scripts/lib/anvil.js";
 import { ROOT } from "../scripts/lib/compile.js";
 import { startDevnet } from "../scripts/lib/devnet.js";
@@ -19,8 +21,6 @@ import { sampleRss } from "./lib/rss.js";
 export const CACHE_DIR = path.join(ROOT, "bench/cache");
 /** The tests' genesis: 2026-01-01T00:00:00Z. */
 export const GENESIS_TIMESTAMP = 1_767_225_600;
-/** Ponder treats the last 30 blocks of chain 31337 as unfinalized: empty blocks on top make the backfill whole. */
-export const EMPTY_BLOCKS_ON_TOP = 32;
 
 export type ChainOptions = {
   seed: number;
@@ -104,28 +104,14 @@ function paths(key: string) {
   };
 }
 
-async function blockNumber(rpcUrl: string): Promise<number> {
-  return Number(BigInt(await rpc<string>(rpcUrl, "eth_blockNumber")));
-}
-
 /** Registers an anvil for cleanup; its stop may wait long for anvil to write a state dump. */
 function trackAnvil(anvil: Anvil) {
   const child = anvil.process;
-  const exited = new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once("exit", () => resolve());
-  });
   /** SIGTERM, then waits up to `graceMs` (anvil writes --dump-state on SIGTERM) before SIGKILL. */
-  const stopWithGrace = async (graceMs: number) => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill("SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
-    await exited;
-    clearTimeout(timer);
-  };
+  const stopWithGrace = (graceMs: number) => stopProcess(child, { graceMs });
   const stop = track({
     name: `anvil ${anvil.rpcUrl}`,
-    stop: () => stopWithGrace(10_000),
+    stop: () => stopProcess(child),
     kill: () => child.kill("SIGKILL"),
   });
   return { stop, stopWithGrace };
@@ -182,8 +168,7 @@ async function generate(options: ChainOptions, key: string): Promise<void> {
     if (!ledger.meta.complete || abort.signal.aborted) {
       throw new Error("the simulation did not complete (anvil's memory?): try fewer --blocks-per-day");
     }
-    await rpc(devnet.anvil.rpcUrl, "anvil_mine", [`0x${EMPTY_BLOCKS_ON_TOP.toString(16)}`]);
-    const head = await blockNumber(devnet.anvil.rpcUrl);
+    const head = await mineToFinality(devnet.anvil.rpcUrl);
     const eventCounts = ledger.eventCounts;
     const events = Object.values(eventCounts).reduce((sum, n) => sum + n, 0);
     options.log(`chain: ${events} events in ${stats.blocks} blocks; anvil is writing the state dump ...`);

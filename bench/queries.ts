@@ -8,9 +8,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import autocannon from "autocannon";
+import type { PonderProcess } from "../harness/ponder.js";
 import { ROOT } from "../scripts/lib/compile.js";
 import type { Ledger } from "../scripts/simulator/ledger.js";
-import type { Ponder } from "./lib/ponder.js";
 
 export type BenchQuery = {
   name: string;
@@ -280,7 +280,7 @@ export function loadQueries(file?: string): { queries: Omit<BenchQuery, "source"
 }
 
 /** A bot's cursor: the id of the middle slash with the commonest reason (so pages are full). */
-export async function slashCursor(ponder: Ponder, reason: number): Promise<string> {
+export async function slashCursor(ponder: PonderProcess, reason: number): Promise<string> {
   const answer = await ponder.graphql<{ slashs: { items: { id: string }[] } }>(
     `query($reason: Int!) { slashs(where: { reason: $reason }, orderBy: "id", limit: 1000) { items { id } } }`,
     { reason },
@@ -355,7 +355,7 @@ export async function loadTest(
 }
 
 export async function runQueries(options: {
-  ponder: Ponder;
+  ponder: PonderProcess;
   ledger: Ledger;
   concurrencies: number[];
   durationSeconds: number;

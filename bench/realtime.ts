@@ -12,11 +12,13 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { readEnv } from "../config/env.js";
-import { rpc } from "../scripts/lib/anvil.js";
+import { blockNumber } from "../harness/chain.js";
+import { type MetricSample, scrapeMetrics } from "../harness/metrics.js";
+import { waitFor } from "../harness/wait.js";
 import { startDevnet } from "../scripts/lib/devnet.js";
 import { runSimulation } from "../scripts/simulator/index.js";
 import { track } from "./lib/cleanup.js";
-import { isReady, type MetricSample, scrapeMetrics, startPonder } from "./lib/ponder.js";
+import { startBenchPonder } from "./lib/ponder.js";
 
 export type RealtimeResult = {
   /** From the block's timestamp (the issue's definition). */
@@ -83,33 +85,27 @@ export async function runRealtime(options: {
   writeFileSync(deploymentFile, JSON.stringify(devnet.deployment));
   // The local chain's polling interval unless --ponder-env sets one (config/env.ts).
   const pollingIntervalMs = String(readEnv("POLLING_INTERVAL_MS", options.env) ?? 200);
-  const ponder = await startPonder({
-    env: {
+  const ponder = await startBenchPonder(
+    {
       DEPLOYMENT_FILE: deploymentFile,
       RPC_URL: devnet.anvil.rpcUrl,
       DATABASE_URL: options.databaseUrl,
       POLLING_INTERVAL_MS: pollingIntervalMs,
       ...options.env,
     },
-    logFile: options.logFile,
-    nodeArgs: options.nodeArgs,
-  });
+    { logFile: options.logFile, nodeArgs: options.nodeArgs },
+  );
   const controller = new AbortController();
   let watching = true;
   try {
-    const readyBy = Date.now() + 120_000;
-    while (!(await isReady(ponder.url))) {
-      if (ponder.exited()) throw new Error(`ponder exited:\n${ponder.tail().slice(-4000)}`);
-      if (Date.now() > readyBy) throw new Error("realtime: ponder not ready within 120 s");
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    await ponder.waitReady(120_000);
 
     // Block watcher: the wall time each block is first seen on the node.
     const blockSeenAt = new Map<number, number>();
     const watchBlocks = (async () => {
       while (watching) {
         try {
-          const head = Number(BigInt(await rpc<string>(devnet.anvil.rpcUrl, "eth_blockNumber")));
+          const head = await blockNumber(devnet.anvil.rpcUrl);
           const now = Date.now();
           if (!blockSeenAt.has(head)) blockSeenAt.set(head, now);
         } catch {
@@ -189,14 +185,12 @@ export async function runRealtime(options: {
       signal: controller.signal,
     }).finally(() => clearTimeout(timer));
     const issued = Object.values(ledger.invoices);
-    // Let the last block be indexed and seen.
-    const lastBy = Date.now() + 10_000;
-    while (
-      Date.now() < lastBy &&
-      issued.some((invoice) => !seen.has(invoice.invoiceId) || !streamed.has(invoice.invoiceId))
-    ) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    // Let the last block be indexed and seen; what is still missing after 10 s is counted as missed.
+    await waitFor(
+      () => issued.every((invoice) => seen.has(invoice.invoiceId) && streamed.has(invoice.invoiceId)),
+      10_000,
+      "the last invoices",
+    ).catch(() => {});
     watching = false;
     streamAbort.abort();
     await Promise.all([watchBlocks, watchInvoices, watchStream]);

@@ -15,14 +15,17 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { readEnv } from "../config/env.js";
+import { installStaleSocketRetry } from "../harness/http.js";
+import type { PonderProcess } from "../harness/ponder.js";
+import type { PostgresServer } from "../harness/postgres.js";
 import { ROOT } from "../scripts/lib/compile.js";
 import { memoryBudget } from "../scripts/lib/memory-budget.js";
-import { type BackfillResult, runBackfill } from "./backfill.js";
+import { runBackfill } from "./backfill.js";
 import { type CeilingResult, measureCeiling } from "./ceiling.js";
 import { type BenchChain, prepareChain } from "./chain.js";
 import { stopAll } from "./lib/cleanup.js";
 import { handledEvents, handledSelectors, indexedEventCount } from "./lib/handlers.js";
-import { type PostgresServer, startBenchPostgres } from "./lib/postgres.js";
+import { startBenchPostgres } from "./lib/postgres.js";
 import { type QueryResult, runQueries } from "./queries.js";
 import { type RealtimeResult, runRealtime } from "./realtime.js";
 import { evaluateTargets, type Results, updateBenchmarksFile, writeResults } from "./report.js";
@@ -199,288 +202,347 @@ function packageVersion(name: string): string {
   }
 }
 
+/** What every phase of one run shares: the options, where logs go, the chain and its figures. */
+type Run = {
+  options: Options;
+  /** The run's start time, in log file names. */
+  stamp: string;
+  logDir: string;
+  /** PostgreSQL runs get start:prod's memory budget (Ponder environment and Node flags). */
+  production: { ponderEnv: Record<string, string>; nodeArgs: string[] };
+  chain: BenchChain;
+  /** Events the indexer handles on the chain: one activity row each. */
+  events: number;
+  /** How long a backfill may take. */
+  timeoutMs: number;
+};
+
+/** The results of the phases, filled in as they run. */
+type Measured = {
+  ceiling: CeilingResult | null;
+  rpcOnly: CeilingResult | null;
+  backfill: Results["backfill"];
+  queries: QueryResult[];
+  queriesMeta: Record<string, unknown>;
+  realtime: RealtimeResult | null;
+};
+
+/** 1. The chain, from the cache or generated, and the events the indexer handles on it. */
+async function chainPhase(options: Options) {
+  const chain = await prepareChain({
+    seed: options.seed,
+    invoices: options.invoices,
+    blocksPerDay: options.blocksPerDay,
+    log,
+  });
+  const handled = handledEvents();
+  const events = indexedEventCount(chain.meta.eventCounts, handled);
+  log(`chain: ${events} indexed events (of ${chain.meta.events} logs; ${handled.size} event kinds have handlers)`);
+  return { chain, events, selectors: handledSelectors(handled) };
+}
+
+/** 2. The ceiling: the RPC alone, then the RPC and viem's decoding (the issue's ceiling). */
+async function ceilingPhase(run: Run, selectors: `0x${string}`[], measured: Measured) {
+  const { chain, events } = run;
+  const ceilingOptions = {
+    rpcUrl: chain.anvil.rpcUrl,
+    deployment: chain.deployment,
+    fromBlock: chain.meta.startBlock,
+    toBlock: chain.meta.head,
+    selectors,
+  };
+  const rpcOnly = await measureCeiling({ ...ceilingOptions, decode: false });
+  const ceiling = await measureCeiling(ceilingOptions);
+  for (const result of [rpcOnly, ceiling]) {
+    if (result.events !== events)
+      throw new Error(`the ceiling got ${result.events} events, the ledger counts ${events}`);
+  }
+  log(
+    `ceiling: ${Math.round(ceiling.eventsPerSec)} events/s with viem decoding (${ceiling.seconds.toFixed(1)} s, ` +
+      `${ceiling.requests} requests, decoding ${ceiling.decodeSeconds.toFixed(1)} s); ` +
+      `RPC alone ${Math.round(rpcOnly.eventsPerSec)} events/s`,
+  );
+  measured.ceiling = ceiling;
+  measured.rpcOnly = rpcOnly;
+}
+
+/** MB of the whole database and of our schema and Ponder's RPC cache. */
+function postgresSizes(pg: PostgresServer): Record<string, number> {
+  const mb = (sql: string) => Number(pg.query(sql)) / 1024 / 1024;
+  const schemaMb = (schema: string) =>
+    mb(
+      `SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '${schema}' AND c.relkind IN ('r', 'm')`,
+    );
+  return {
+    total: Math.round(mb("SELECT pg_database_size(current_database())")),
+    openledger: Math.round(schemaMb("openledger")),
+    ponder_sync: Math.round(schemaMb("ponder_sync")),
+  };
+}
+
+/** A PostgreSQL backfill of the chain, with start:prod's memory budget. */
+function postgresBackfill(
+  run: Run,
+  pg: PostgresServer,
+  name: string,
+  sizes: () => Record<string, number>,
+  measured: Measured,
+) {
+  return runBackfill({
+    chain: run.chain,
+    events: run.events,
+    database: { kind: "postgres", url: pg.url, sizes },
+    env: run.production.ponderEnv,
+    nodeArgs: run.production.nodeArgs,
+    cpuPids: { anvil: run.chain.anvil.process.pid as number, postgres: pg.pid() },
+    logFile: path.join(run.logDir, `${run.stamp}-${name}-postgres.log`),
+    ceilingEventsPerSec: measured.ceiling?.eventsPerSec ?? null,
+    timeoutMs: run.timeoutMs,
+    log,
+  });
+}
+
+/** 4. The README's queries under autocannon, against the PostgreSQL backfill's data. */
+async function queriesPhase(run: Run, pg: PostgresServer, ponder: PonderProcess, measured: Measured) {
+  const { options } = run;
+  if (options.vacuum) {
+    const began = performance.now();
+    pg.query("VACUUM ANALYZE");
+    log(`vacuum analyze: ${((performance.now() - began) / 1000).toFixed(1)} s`);
+  }
+  const queries = await runQueries({
+    queriesFile: options.queriesFile,
+    ponder,
+    ledger: run.chain.ledger,
+    concurrencies: options.concurrencies,
+    durationSeconds: options.querySeconds,
+    warmupSeconds: options.quick ? 0.5 : 2,
+    log,
+  });
+  measured.queries = queries.results;
+  measured.queriesMeta = {
+    source: queries.source,
+    durationSeconds: options.querySeconds,
+    database: "postgres",
+    vacuumedBefore: options.vacuum,
+    queries: queries.queries.map((q) => ({ name: q.name, variables: q.variables })),
+  };
+}
+
+/** 3 + 4. The PostgreSQL backfill, then the queries against its data, then the reindex. */
+async function postgresPhase(run: Run, pg: PostgresServer, measured: Measured) {
+  log(
+    `postgres ${pg.version} on ${pg.url} (${Object.entries(pg.flags)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(" ")})`,
+  );
+  const { result, ponder } = await postgresBackfill(run, pg, "backfill", () => postgresSizes(pg), measured);
+  measured.backfill.postgres = result;
+  log(
+    `backfill postgres: ${result.seconds} s, ${result.eventsPerSec} events/s` +
+      `${result.ratioToCeiling !== null ? ` (${Math.round(result.ratioToCeiling * 100)} % of the ceiling)` : ""}, ` +
+      `peak RSS ${result.peakRssMb} MB, database ${result.dbMb} MB`,
+  );
+  try {
+    if (!run.options.skip.has("queries")) await queriesPhase(run, pg, ponder, measured);
+  } finally {
+    await ponder.stop();
+  }
+  if (!run.options.skip.has("reindex")) await reindexPhase(run, pg, measured);
+}
+
+/**
+ * 3''. Reindex: the same database without our tables but with Ponder's RPC cache (ponder_sync): what
+ * a redeploy of changed handlers costs, and the indexing side of the backfill on its own.
+ */
+async function reindexPhase(run: Run, pg: PostgresServer, measured: Measured) {
+  pg.query("DROP SCHEMA openledger CASCADE");
+  const total = () => ({ total: Number(pg.query("SELECT pg_database_size(current_database())")) / 1024 / 1024 });
+  const reindex = await postgresBackfill(run, pg, "reindex", total, measured);
+  await reindex.ponder.stop();
+  measured.backfill.postgresReindex = reindex.result;
+  log(
+    `reindex postgres (RPC cache warm): ${reindex.result.seconds} s, ${reindex.result.eventsPerSec} events/s, ` +
+      `peak RSS ${reindex.result.peakRssMb} MB`,
+  );
+}
+
+/** 3'. The PGlite backfill, as npm start runs it (the embedded default: no memory budget). */
+async function pglitePhase(run: Run, measured: Measured) {
+  const directory = mkdtempSync(path.join(os.tmpdir(), "openledger-bench-pglite-"));
+  try {
+    const { result, ponder } = await runBackfill({
+      chain: run.chain,
+      events: run.events,
+      database: { kind: "pglite", directory },
+      env: run.options.ponderEnv,
+      nodeArgs: run.options.nodeArgs,
+      cpuPids: { anvil: run.chain.anvil.process.pid as number },
+      logFile: path.join(run.logDir, `${run.stamp}-backfill-pglite.log`),
+      ceilingEventsPerSec: measured.ceiling?.eventsPerSec ?? null,
+      timeoutMs: run.timeoutMs * 3,
+      log,
+    });
+    await ponder.stop();
+    measured.backfill.pglite = result;
+    log(
+      `backfill pglite: ${result.seconds} s, ${result.eventsPerSec} events/s, peak RSS ${result.peakRssMb} MB, ` +
+        `directory ${result.dbMb} MB`,
+    );
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
+
+/** 5. Realtime, on PostgreSQL (a database of its own: the chain id is the same as the backfill's). */
+async function realtimePhase(run: Run, pg: PostgresServer, measured: Measured) {
+  pg.query("CREATE DATABASE realtime");
+  const url = new URL(pg.url);
+  url.pathname = "/realtime";
+  measured.realtime = await runRealtime({
+    databaseUrl: url.toString(),
+    seconds: run.options.realtimeSeconds,
+    rate: 20,
+    blockTime: 1,
+    pollMs: 50,
+    env: run.production.ponderEnv,
+    nodeArgs: run.production.nodeArgs,
+    logFile: path.join(run.logDir, `${run.stamp}-realtime.log`),
+    log,
+  });
+}
+
+/** The run's results: the machine, the chain, every phase's figures, the settings, and the targets. */
+function assembleResults(
+  run: Run,
+  measured: Measured,
+  postgres: PostgresServer | null,
+  loadavgStart: number[],
+): Results {
+  const { options, chain, events, production } = run;
+  const { meta } = chain;
+  const sha = git(["rev-parse", "--short", "HEAD"]) || "nogit";
+  const partial: Omit<Results, "targets"> = {
+    date: new Date().toISOString(),
+    git: { sha, dirty: git(["status", "--porcelain", "--untracked-files=no"]).length > 0 },
+    label: options.label,
+    mode: options.quick ? "quick" : "full",
+    machine: {
+      cores: os.cpus().length,
+      memoryGb: Math.round(os.totalmem() / 1024 ** 3),
+      cpuModel: os.cpus()[0]?.model ?? "?",
+      node: process.version,
+      platform: `${os.platform()} ${os.release()}`,
+      loadavgStart: loadavgStart.map((x) => Math.round(x * 100) / 100),
+      loadavgEnd: os.loadavg().map((x) => Math.round(x * 100) / 100),
+      postgres: postgres?.version ?? null,
+      ponder: packageVersion("ponder"),
+      anvil: packageVersion("@foundry-rs/anvil"),
+    },
+    events,
+    chain: {
+      logs: meta.events,
+      key: meta.key,
+      seed: meta.seed,
+      invoices: meta.invoices,
+      blocksPerDay: meta.blocksPerDay,
+      head: meta.head,
+      blocksWithTraffic: meta.blocksWithTraffic,
+      eventCounts: meta.eventCounts,
+      stateMb: Math.round(meta.stateBytes / 1e6),
+      generated: chain.generated,
+      loadSeconds: Math.round(chain.seconds * 10) / 10,
+    },
+    ceiling: measured.ceiling && {
+      ...measured.ceiling,
+      rpcOnly: measured.rpcOnly && {
+        eventsPerSec: Math.round(measured.rpcOnly.eventsPerSec),
+        seconds: measured.rpcOnly.seconds,
+        requests: measured.rpcOnly.requests,
+      },
+    },
+    backfill: measured.backfill,
+    queries: measured.queries,
+    queriesMeta: measured.queriesMeta,
+    realtime: measured.realtime,
+    settings: {
+      postgresFlags: postgres?.flags ?? null,
+      ponderEnv: production.ponderEnv,
+      ponderNodeArgs: production.nodeArgs,
+      pgliteEnv: options.ponderEnv,
+      pgliteNodeArgs: options.nodeArgs,
+      pollingIntervalMs: Number(production.ponderEnv.POLLING_INTERVAL_MS ?? 200),
+    },
+    totalSeconds: Math.round((performance.now() - began) / 1_000),
+  };
+  return { ...partial, targets: evaluateTargets(partial) };
+}
+
+/** Writes the results: always to bench/cache/runs/, and unless --no-write to bench/results/ and BENCHMARKS.md. */
+function saveResults(run: Run, results: Results) {
+  // Every run, experiments included, leaves its full results in bench/cache/runs/ (gitignored).
+  const runFile = path.join(ROOT, "bench/cache/runs", `${run.stamp}.json`);
+  mkdirSync(path.dirname(runFile), { recursive: true });
+  writeFileSync(runFile, `${JSON.stringify(results, null, 2)}\n`);
+  log(`full results: ${path.relative(ROOT, runFile)}`);
+  if (run.options.write) {
+    const file = writeResults(results);
+    updateBenchmarksFile(results, file, run.options.history);
+    log(
+      `results: ${path.relative(ROOT, file)}; BENCHMARKS.md updated${run.options.history ? " (history row added)" : ""}`,
+    );
+  }
+  for (const target of results.targets) {
+    log(`target ${target.met ? "met   " : "MISSED"}  ${target.name}: ${target.value} (wanted ${target.target})`);
+  }
+  log(`done in ${results.totalSeconds} s`);
+}
+
 async function main() {
   const options = parseOptions();
   if (!options) return;
+  installStaleSocketRetry();
   const loadavgStart = os.loadavg();
-  const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
-  const logDir = path.join(ROOT, "bench/cache/logs");
   log(
     `bench ${options.quick ? "--quick" : "(full)"}: ${options.invoices} invoices, seed ${options.seed}; ` +
       `load average ${loadavgStart.map((x) => x.toFixed(2)).join(" ")}`,
   );
-
   let chain: BenchChain | null = null;
   let postgres: PostgresServer | null = null;
-  let ceiling: CeilingResult | null = null;
-  let rpcOnly: CeilingResult | null = null;
-  const backfill: { postgres?: BackfillResult; pglite?: BackfillResult; postgresReindex?: BackfillResult } = {};
-  let queries: QueryResult[] = [];
-  let queriesMeta: Record<string, unknown> = {};
-  let realtime: RealtimeResult | null = null;
-  // PostgreSQL runs get start:prod's memory budget; PGlite (npm start, the embedded default, which
-  // has none) runs with Node's and Ponder's defaults.
-  const production = withMemoryBudget(options.ponderEnv, options.nodeArgs, options.memoryBudget);
-  const ponderEnv = production.ponderEnv;
-
+  const measured: Measured = {
+    ceiling: null,
+    rpcOnly: null,
+    backfill: {},
+    queries: [],
+    queriesMeta: {},
+    realtime: null,
+  };
   try {
-    // 1. chain
-    chain = await prepareChain({
-      seed: options.seed,
-      invoices: options.invoices,
-      blocksPerDay: options.blocksPerDay,
-      log,
-    });
-    const { meta } = chain;
-    const handled = handledEvents();
-    const events = indexedEventCount(meta.eventCounts, handled);
-    log(`chain: ${events} indexed events (of ${meta.events} logs; ${handled.size} event kinds have handlers)`);
-
-    // 2. ceiling: the RPC alone, then the RPC and viem's decoding (the issue's ceiling)
-    if (!options.skip.has("ceiling")) {
-      const ceilingOptions = {
-        rpcUrl: chain.anvil.rpcUrl,
-        deployment: chain.deployment,
-        fromBlock: meta.startBlock,
-        toBlock: meta.head,
-        selectors: handledSelectors(handled),
-      };
-      rpcOnly = await measureCeiling({ ...ceilingOptions, decode: false });
-      ceiling = await measureCeiling(ceilingOptions);
-      for (const result of [rpcOnly, ceiling]) {
-        if (result.events !== events)
-          throw new Error(`the ceiling got ${result.events} events, the ledger counts ${events}`);
-      }
-      log(
-        `ceiling: ${Math.round(ceiling.eventsPerSec)} events/s with viem decoding (${ceiling.seconds.toFixed(1)} s, ` +
-          `${ceiling.requests} requests, decoding ${ceiling.decodeSeconds.toFixed(1)} s); ` +
-          `RPC alone ${Math.round(rpcOnly.eventsPerSec)} events/s`,
-      );
-    }
-    const timeoutMs = Math.max(600_000, events * 2);
-
-    // 3 + 4. PostgreSQL backfill, then the queries against its data
+    const prepared = await chainPhase(options);
+    chain = prepared.chain;
+    const run: Run = {
+      options,
+      stamp: new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19),
+      logDir: path.join(ROOT, "bench/cache/logs"),
+      // PostgreSQL runs get start:prod's memory budget; PGlite (npm start, the embedded default, which
+      // has none) runs with Node's and Ponder's defaults.
+      production: withMemoryBudget(options.ponderEnv, options.nodeArgs, options.memoryBudget),
+      chain,
+      events: prepared.events,
+      timeoutMs: Math.max(600_000, prepared.events * 2),
+    };
+    if (!options.skip.has("ceiling")) await ceilingPhase(run, prepared.selectors, measured);
     if (!options.skip.has("postgres")) {
       postgres = await startBenchPostgres(options.pgFlags);
-      const pg = postgres;
-      log(
-        `postgres ${pg.version} on ${pg.url} (${Object.entries(pg.flags)
-          .map(([k, v]) => `${k}=${v}`)
-          .join(" ")})`,
-      );
-      const { result, ponder } = await runBackfill({
-        chain,
-        events,
-        database: {
-          kind: "postgres",
-          url: pg.url,
-          sizes: () => {
-            const mb = (sql: string) => Number(pg.query(sql)) / 1024 / 1024;
-            return {
-              total: Math.round(mb("SELECT pg_database_size(current_database())")),
-              ...Object.fromEntries(
-                ["openledger", "ponder_sync"].map((schema) => [
-                  schema,
-                  Math.round(
-                    mb(
-                      `SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '${schema}' AND c.relkind IN ('r', 'm')`,
-                    ),
-                  ),
-                ]),
-              ),
-            };
-          },
-        },
-        env: ponderEnv,
-        nodeArgs: production.nodeArgs,
-        cpuPids: { anvil: chain.anvil.process.pid as number, postgres: pg.pid() },
-        logFile: path.join(logDir, `${stamp}-backfill-postgres.log`),
-        ceilingEventsPerSec: ceiling?.eventsPerSec ?? null,
-        timeoutMs,
-        log,
-      });
-      backfill.postgres = result;
-      log(
-        `backfill postgres: ${result.seconds} s, ${result.eventsPerSec} events/s` +
-          `${result.ratioToCeiling !== null ? ` (${Math.round(result.ratioToCeiling * 100)} % of the ceiling)` : ""}, ` +
-          `peak RSS ${result.peakRssMb} MB, database ${result.dbMb} MB`,
-      );
-      try {
-        if (!options.skip.has("queries")) {
-          if (options.vacuum) {
-            const began = performance.now();
-            pg.query("VACUUM ANALYZE");
-            log(`vacuum analyze: ${((performance.now() - began) / 1000).toFixed(1)} s`);
-          }
-          const run = await runQueries({
-            queriesFile: options.queriesFile,
-            ponder,
-            ledger: chain.ledger,
-            concurrencies: options.concurrencies,
-            durationSeconds: options.querySeconds,
-            warmupSeconds: options.quick ? 0.5 : 2,
-            log,
-          });
-          queries = run.results;
-          queriesMeta = {
-            source: run.source,
-            durationSeconds: options.querySeconds,
-            database: "postgres",
-            vacuumedBefore: options.vacuum,
-            queries: run.queries.map((q) => ({ name: q.name, variables: q.variables })),
-          };
-        }
-      } finally {
-        await ponder.stop();
-      }
-      // 3''. Reindex: the same database without our tables but with Ponder's RPC cache (ponder_sync):
-      // what a redeploy of changed handlers costs, and the indexing side of the backfill on its own.
-      if (!options.skip.has("reindex")) {
-        pg.query("DROP SCHEMA openledger CASCADE");
-        const reindex = await runBackfill({
-          chain,
-          events,
-          database: {
-            kind: "postgres",
-            url: pg.url,
-            sizes: () => ({ total: Number(pg.query("SELECT pg_database_size(current_database())")) / 1024 / 1024 }),
-          },
-          env: ponderEnv,
-          nodeArgs: production.nodeArgs,
-          cpuPids: { anvil: chain.anvil.process.pid as number, postgres: pg.pid() },
-          logFile: path.join(logDir, `${stamp}-reindex-postgres.log`),
-          ceilingEventsPerSec: ceiling?.eventsPerSec ?? null,
-          timeoutMs,
-          log,
-        });
-        await reindex.ponder.stop();
-        backfill.postgresReindex = reindex.result;
-        log(
-          `reindex postgres (RPC cache warm): ${reindex.result.seconds} s, ${reindex.result.eventsPerSec} events/s, ` +
-            `peak RSS ${reindex.result.peakRssMb} MB`,
-        );
-      }
+      await postgresPhase(run, postgres, measured);
     }
-
-    // 3'. PGlite backfill
-    if (!options.skip.has("pglite")) {
-      const directory = mkdtempSync(path.join(os.tmpdir(), "openledger-bench-pglite-"));
-      try {
-        const { result, ponder } = await runBackfill({
-          chain,
-          events,
-          database: { kind: "pglite", directory },
-          env: options.ponderEnv,
-          nodeArgs: options.nodeArgs,
-          cpuPids: { anvil: chain.anvil.process.pid as number },
-          logFile: path.join(logDir, `${stamp}-backfill-pglite.log`),
-          ceilingEventsPerSec: ceiling?.eventsPerSec ?? null,
-          timeoutMs: timeoutMs * 3,
-          log,
-        });
-        await ponder.stop();
-        backfill.pglite = result;
-        log(
-          `backfill pglite: ${result.seconds} s, ${result.eventsPerSec} events/s, peak RSS ${result.peakRssMb} MB, ` +
-            `directory ${result.dbMb} MB`,
-        );
-      } finally {
-        rmSync(directory, { recursive: true, force: true });
-      }
-    }
-
+    if (!options.skip.has("pglite")) await pglitePhase(run, measured);
     await chain.stop();
-
-    // 5. realtime, on PostgreSQL (a database of its own: the chain id is the same as the backfill's)
     if (!options.skip.has("realtime")) {
       postgres ??= await startBenchPostgres(options.pgFlags);
-      postgres.query("CREATE DATABASE realtime");
-      const url = new URL(postgres.url);
-      url.pathname = "/realtime";
-      realtime = await runRealtime({
-        databaseUrl: url.toString(),
-        seconds: options.realtimeSeconds,
-        rate: 20,
-        blockTime: 1,
-        pollMs: 50,
-        env: ponderEnv,
-        nodeArgs: production.nodeArgs,
-        logFile: path.join(logDir, `${stamp}-realtime.log`),
-        log,
-      });
+      await realtimePhase(run, postgres, measured);
     }
-
-    const sha = git(["rev-parse", "--short", "HEAD"]) || "nogit";
-    const partial: Omit<Results, "targets"> = {
-      date: new Date().toISOString(),
-      git: { sha, dirty: git(["status", "--porcelain", "--untracked-files=no"]).length > 0 },
-      label: options.label,
-      mode: options.quick ? "quick" : "full",
-      machine: {
-        cores: os.cpus().length,
-        memoryGb: Math.round(os.totalmem() / 1024 ** 3),
-        cpuModel: os.cpus()[0]?.model ?? "?",
-        node: process.version,
-        platform: `${os.platform()} ${os.release()}`,
-        loadavgStart: loadavgStart.map((x) => Math.round(x * 100) / 100),
-        loadavgEnd: os.loadavg().map((x) => Math.round(x * 100) / 100),
-        postgres: postgres?.version ?? null,
-        ponder: packageVersion("ponder"),
-        anvil: packageVersion("@foundry-rs/anvil"),
-      },
-      events,
-      chain: {
-        logs: meta.events,
-        key: meta.key,
-        seed: meta.seed,
-        invoices: meta.invoices,
-        blocksPerDay: meta.blocksPerDay,
-        head: meta.head,
-        blocksWithTraffic: meta.blocksWithTraffic,
-        eventCounts: meta.eventCounts,
-        stateMb: Math.round(meta.stateBytes / 1e6),
-        generated: chain.generated,
-        loadSeconds: Math.round(chain.seconds * 10) / 10,
-      },
-      ceiling: ceiling && {
-        ...ceiling,
-        rpcOnly: rpcOnly && {
-          eventsPerSec: Math.round(rpcOnly.eventsPerSec),
-          seconds: rpcOnly.seconds,
-          requests: rpcOnly.requests,
-        },
-      },
-      backfill,
-      queries,
-      queriesMeta,
-      realtime,
-      settings: {
-        postgresFlags: postgres?.flags ?? null,
-        ponderEnv,
-        ponderNodeArgs: production.nodeArgs,
-        pgliteEnv: options.ponderEnv,
-        pgliteNodeArgs: options.nodeArgs,
-        pollingIntervalMs: Number(ponderEnv.POLLING_INTERVAL_MS ?? 200),
-      },
-      totalSeconds: Math.round((performance.now() - began) / 1_000),
-    };
-    const results: Results = { ...partial, targets: evaluateTargets(partial) };
-    // Every run, experiments included, leaves its full results in bench/cache/runs/ (gitignored).
-    const runFile = path.join(ROOT, "bench/cache/runs", `${stamp}.json`);
-    mkdirSync(path.dirname(runFile), { recursive: true });
-    writeFileSync(runFile, `${JSON.stringify(results, null, 2)}\n`);
-    log(`full results: ${path.relative(ROOT, runFile)}`);
-    if (options.write) {
-      const file = writeResults(results);
-      updateBenchmarksFile(results, file, options.history);
-      log(
-        `results: ${path.relative(ROOT, file)}; BENCHMARKS.md updated${options.history ? " (history row added)" : ""}`,
-      );
-    }
-    for (const target of results.targets) {
-      log(`target ${target.met ? "met   " : "MISSED"}  ${target.name}: ${target.value} (wanted ${target.target})`);
-    }
-    log(`done in ${results.totalSeconds} s`);
+    saveResults(run, assembleResults(run, measured, postgres, loadavgStart));
   } finally {
     await chain?.stop();
     await postgres?.stop();

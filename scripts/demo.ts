@@ -12,6 +12,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError, readEnv } from "../config/env.js";
+import { stopProcess } from "../harness/process.js";
 import { ROOT } from "./lib/compile.js";
 import { startDevnet } from "./lib/devnet.js";
 import { simulate } from "./simulator/index.js";
@@ -131,16 +132,7 @@ async function main() {
       stdio: ["ignore", "inherit", "inherit"],
     },
   );
-  const ponderExited = new Promise<void>((resolve) => ponder.once("exit", () => resolve()));
-  children.push({
-    stop: async () => {
-      if (ponder.exitCode !== null || ponder.signalCode !== null) return;
-      ponder.kill("SIGTERM");
-      const timer = setTimeout(() => ponder.kill("SIGKILL"), 10_000);
-      await ponderExited;
-      clearTimeout(timer);
-    },
-  });
+  children.push({ stop: () => stopProcess(ponder) });
   ponder.once("exit", (code) => {
     if (!stopping) {
       console.error(`the indexer exited (code ${code}); stopping the demo`);

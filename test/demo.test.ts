@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { freePort } from "../scripts/lib/anvil.js";
+import { freePort } from "../harness/ports.js";
+import { collectOutput, exitOf } from "../harness/process.js";
+import { waitFor } from "../harness/wait.js";
 import { ROOT } from "../scripts/lib/compile.js";
-import { waitUntil } from "./helpers/bots.js";
-import { collectOutput } from "./helpers/ponder.js";
 
 const TSX = path.join(ROOT, "node_modules/.bin/tsx");
 
@@ -28,18 +28,13 @@ describe("npm run demo", () => {
       env: { ...env, PONDER_TELEMETRY_DISABLED: "true" },
       stdio: ["ignore", "pipe", "pipe"],
     });
-    const collected = collectOutput(demo);
-    exited = collected.exited;
+    const output = collectOutput(demo);
+    exited = exitOf(demo);
     const child = demo;
-    await waitUntil(
-      () => {
-        if (child.exitCode !== null) throw new Error(`the demo exited:\n${collected.output().slice(-3000)}`);
-        return collected.output().includes("Ctrl-C stops everything.");
-      },
-      280_000,
-      "the demo to be ready",
-    );
-    const lines = collected.output().split("\n");
+    await waitFor(() => output().includes("Ctrl-C stops everything."), 280_000, "the demo to be ready", {
+      failIf: () => (child.exitCode === null ? undefined : `the demo exited:\n${output().slice(-3000)}`),
+    });
+    const lines = output().split("\n");
     const webhookLines = lines.filter((line) => /^webhooks\s/.test(line));
     expect(webhookLines).toEqual([
       expect.stringMatching(/^webhooks +admin API on, token \S+ \(generated for this run; set WEBHOOK_ADMIN_TOKEN/),

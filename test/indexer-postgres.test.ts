@@ -1,6 +1,6 @@
 import { describe, it } from "vitest";
+import { postgresUnavailableReason } from "../harness/postgres.js";
 import { indexerSuite } from "./helpers/indexer-suite.js";
-import { postgresUnavailableReason } from "./helpers/postgres.js";
 
 const unavailable = postgresUnavailableReason();
 if (unavailable) {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InvoiceRegistryAbi } from "../abis/InvoiceRegistry.js";
 import { SettlementEngineAbi } from "../abis/SettlementEngine.js";
 import { StakeManagerAbi } from "../abis/StakeManager.js";
-import { freePort } from "../scripts/lib/anvil.js";
+import { freePort } from "../harness/ports.js";
 import { ROOT } from "../scripts/lib/compile.js";
 import { type Devnet, startDevnet } from "../scripts/lib/devnet.js";
 import { type Ledger, readLedger, runSimulation, type SimulationStats } from "../scripts/simulator/index.js";

@@ -2,9 +2,9 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { collectOutput } from "../harness/process.js";
+import { waitFor } from "../harness/wait.js";
 import { ROOT } from "../scripts/lib/compile.js";
-import { waitUntil } from "./helpers/bots.js";
-import { collectOutput } from "./helpers/ponder.js";
 
 const TSX = path.join(ROOT, "node_modules/.bin/tsx");
 const SECRET = "whsec_slash_bot_test_0123456789";
@@ -47,8 +47,8 @@ describe("examples/slash-bot.ts webhook (the real bot, over HTTP)", () => {
       cwd: ROOT,
       stdio: ["ignore", "pipe", "pipe"],
     });
-    output = collectOutput(bot).output;
-    url = await waitUntil(
+    output = collectOutput(bot);
+    url = await waitFor(
       () => /receiving webhooks on (http:\S+)/.exec(output())?.[1],
       60_000,
       "the bot's 'receiving webhooks' line",
@@ -65,7 +65,7 @@ describe("examples/slash-bot.ts webhook (the real bot, over HTTP)", () => {
   it("accepts a signed slash without data.timestamp and still alerts, so the delivery is not retried", async () => {
     const response = await post(slashBody("31337:0xaa:0", ["timestamp"]), "no-timestamp");
     expect(response.status).toBe(200);
-    const line = await waitUntil(
+    const line = await waitFor(
       () => output().match(/^SLASH .* id=31337:0xaa:0$/m)?.[0],
       10_000,
       "the bot's alert line for the slash without a timestamp",
@@ -85,6 +85,6 @@ describe("examples/slash-bot.ts webhook (the real bot, over HTTP)", () => {
     expect(forged.status).toBe(401);
     // A well-formed delivery is taken.
     expect((await post(good, "good")).status).toBe(200);
-    await waitUntil(() => /^SLASH 2023-11-14T22:13:20\.000Z .* id=31337:0xbb:0$/m.test(output()), 10_000, "alert");
+    await waitFor(() => /^SLASH 2023-11-14T22:13:20\.000Z .* id=31337:0xbb:0$/m.test(output()), 10_000, "alert");
   });
 });

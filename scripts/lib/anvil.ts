@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createServer } from "node:net";
 import path from "node:path";
+import { freePort } from "../../harness/ports.js";
+import { stopProcess } from "../../harness/process.js";
 import { ROOT } from "./compile.js";
 
 /** anvil as shipped by @foundry-rs/anvil; started directly so the PID we hold is anvil's. */
@@ -35,24 +36,9 @@ export type Anvil = {
   port: number;
   chainId: number;
   process: ChildProcess;
-  /** Stops anvil (SIGTERM, then SIGKILL) and resolves once it has exited. */
+  /** Stops anvil (SIGTERM, then SIGKILL after the harness's grace period) and resolves once it has exited. */
   stop: () => Promise<void>;
 };
-
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
-}
 
 /** Sends one JSON-RPC call; throws with the node's message on an error answer. */
 export async function rpc<T = unknown>(rpcUrl: string, method: string, params: unknown[] = []): Promise<T> {
@@ -104,16 +90,8 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
     stderr = (stderr + chunk).slice(-4000);
   });
   child.stdout?.resume();
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const rpcUrl = `http://127.0.0.1:${port}`;
-
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill("SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-    await exited;
-    clearTimeout(timer);
-  };
+  const stop = () => stopProcess(child);
 
   const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
   const deadline = Date.now() + readyTimeoutMs;

@@ -1,7 +1,7 @@
 /**
  * Fixtures for the bot-interface suites: a chain where the owner can slash staked providers, an
- * in-process SSE client that records what it receives, a TCP relay that keeps one address across
- * indexer restarts, and a polling wait (never a bare sleep).
+ * in-process SSE client that records what it receives, and a TCP relay that keeps one address
+ * across indexer restarts.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
@@ -9,22 +9,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { type Address, type Hex, parseEther } from "viem";
 import { type SseMessage, SseParser } from "../../examples/slash-bot.js";
+import { waitFor } from "../../harness/wait.js";
 import { type Protocol, startProtocol } from "./protocol.js";
-
-/** Polls `check` until it returns a value other than undefined/false, or throws after `timeoutMs`. */
-export async function waitUntil<T>(
-  check: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs: number,
-  what: string,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 export type SlashSent = { id: string; txHash: Hex; blockNumber: bigint; staker: Address };
 
@@ -136,7 +122,7 @@ export class SseClient {
 
   /** Resolves once the server has said the client is live (caught up). */
   async waitLive(timeoutMs = 30_000): Promise<this> {
-    await waitUntil(() => this.live || this.ended, timeoutMs, `${this.url} to go live`);
+    await waitFor(() => this.live || this.ended, timeoutMs, `${this.url} to go live`);
     if (!this.live) throw new Error(`${this.url} ended before going live (status ${this.status})`);
     return this;
   }

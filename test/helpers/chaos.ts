@@ -175,7 +175,3 @@ export class ChaosTraffic {
     for (const action of actions) await this.send(action);
   }
 }
-
-export async function blockNumber(rpcUrl: string): Promise<number> {
-  return Number(BigInt(await rpc<string>(rpcUrl, "eth_blockNumber")));
-}

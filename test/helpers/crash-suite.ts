@@ -1,43 +1,21 @@
 import path from "node:path";
 import type { Address } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { blockNumber, mineToFinality } from "../../harness/chain.js";
+import { indexedBlock, isReady, type PonderProcess, startPonder } from "../../harness/ponder.js";
+import { type PostgresCluster, postgresUnavailableReason, startPostgres } from "../../harness/postgres.js";
+import { killProcess } from "../../harness/process.js";
 import { rpc } from "../../scripts/lib/anvil.js";
 import { Rng } from "../../scripts/simulator/prng.js";
-import { blockNumber, ChaosTraffic } from "./chaos.js";
+import { ChaosTraffic } from "./chaos.js";
 import { checkInvariants, compareWithContracts, compareWithLedger, readTables } from "./compare.js";
 import { canonicalDump, diffDumps, dumpSize } from "./dump.js";
-import { type SimulatedChain, simulatedChain, UNFINALIZED_BLOCKS } from "./indexed-chain.js";
-import { type PonderProcess, startPonder } from "./ponder.js";
-import { type PostgresCluster, postgresUnavailableReason, startPostgres } from "./postgres.js";
+import { type SimulatedChain, simulatedChain } from "./indexed-chain.js";
 
 const KILL_SEED = 2026;
 
-/** SIGKILL, no warning, and wait for the process to be gone (never two Ponder on one database). */
-async function killHard(ponder: PonderProcess) {
-  if (ponder.process.exitCode !== null || ponder.process.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => ponder.process.once("exit", () => resolve()));
-  ponder.process.kill("SIGKILL");
-  await exited;
-}
-
-async function isReady(ponder: PonderProcess): Promise<boolean> {
-  try {
-    return (await fetch(`${ponder.url}/ready`)).status === 200;
-  } catch {
-    return false;
-  }
-}
-
+/** A pause of the fault schedule: kills land at random moments, not at a signal. */
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitForLog(ponder: PonderProcess, pattern: RegExp, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  while (!pattern.test(ponder.logs())) {
-    if (ponder.process.exitCode !== null) throw new Error(`ponder exited:\n${ponder.logs().slice(-3000)}`);
-    if (Date.now() > deadline) throw new Error(`no ${pattern} in Ponder's logs within ${timeoutMs} ms`);
-    await sleep(50);
-  }
-}
 
 /**
  * SIGKILLs at random points of the backfill and of real-time indexing, each followed by a restart on
@@ -67,17 +45,6 @@ export function crashSuite(database: "pglite" | "postgres") {
         restarts += 1;
         return ponder;
       };
-      const indexedBlock = async (p: PonderProcess) => {
-        try {
-          const status = (await (await fetch(`${p.url}/status`)).json()) as Record<
-            string,
-            { block: { number: number } }
-          >;
-          return Object.values(status)[0]?.block.number ?? -1;
-        } catch {
-          return -1;
-        }
-      };
 
       beforeAll(async () => {
         chain = await simulatedChain(11, 600);
@@ -86,7 +53,7 @@ export function crashSuite(database: "pglite" | "postgres") {
 
       afterAll(async () => {
         try {
-          if (ponder) await killHard(ponder);
+          if (ponder) await killProcess(ponder.process);
           await reference?.stop();
           await postgres?.stop();
         } finally {
@@ -101,12 +68,12 @@ export function crashSuite(database: "pglite" | "postgres") {
         // started (a kill before Ponder created its tables on a new PGlite directory is a known gap: RELIABILITY.md).
         for (let attempt = 0; attempt < 8 && kills.filter((k) => k.phase === "backfill").length < 3; attempt++) {
           const p = await start();
-          if (database === "pglite") await waitForLog(p, /"msg":"Started backfill indexing"/, 120_000);
+          if (database === "pglite") await p.waitForLog(/"msg":"Started backfill indexing"/, 120_000);
           const afterMs = database === "pglite" ? rng.int(300, 4_000) : rng.int(1_000, 12_000);
           await sleep(afterMs);
-          const ready = await isReady(p);
-          const block = await indexedBlock(p);
-          await killHard(p);
+          const ready = await isReady(p.url);
+          const block = await indexedBlock(p.url);
+          await killProcess(p.process);
           kills.push({ phase: ready ? "realtime" : "backfill", afterMs, block });
         }
         expect(kills.filter((k) => k.phase === "backfill").length).toBeGreaterThanOrEqual(3);
@@ -156,15 +123,15 @@ export function crashSuite(database: "pglite" | "postgres") {
               const original = chaos.original(5);
               await chaos.sendAll(original);
               await p.waitForBlock(await blockNumber(rpcUrl), 240_000);
-              const block = await indexedBlock(p);
-              await killHard(p);
+              const block = await indexedBlock(p.url);
+              await killProcess(p.process);
               kills.push({ phase: "realtime", afterMs, block });
               await rpc(rpcUrl, "evm_revert", [snapshot]);
               await chaos.sendAll(chaos.replacement(original));
               startTraffic();
             } else {
-              const block = await indexedBlock(p);
-              await killHard(p);
+              const block = await indexedBlock(p.url);
+              await killProcess(p.process);
               kills.push({ phase: "realtime", afterMs, block });
             }
             const next = await start();
@@ -174,8 +141,7 @@ export function crashSuite(database: "pglite" | "postgres") {
           await haltTraffic();
         }
         expect(trafficError).toBeUndefined();
-        await rpc(rpcUrl, "anvil_mine", [`0x${UNFINALIZED_BLOCKS.toString(16)}`]);
-        const head = await blockNumber(rpcUrl);
+        const head = await mineToFinality(rpcUrl);
         await ponder!.waitForBlock(head, 240_000);
         const crashed = await readTables(ponder!.url);
         expect(await compareWithContracts(crashed, chain.deployment)).toEqual([]);

@@ -2,13 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Deployment } from "../../config/deployment.js";
-import { type Anvil, rpc } from "../../scripts/lib/anvil.js";
+import { mineToFinality } from "../../harness/chain.js";
+import type { Anvil } from "../../scripts/lib/anvil.js";
 import { startDevnet } from "../../scripts/lib/devnet.js";
 import { simulate } from "../../scripts/simulator/index.js";
 import type { Ledger } from "../../scripts/simulator/ledger.js";
-
-/** Ponder 0.16 treats the last 30 blocks of chain 31337 as unfinalized; mining past them makes the backfill whole. */
-export const UNFINALIZED_BLOCKS = 32;
 
 export type SimulatedChain = {
   anvil: Anvil;
@@ -38,8 +36,7 @@ export async function simulatedChain(
   });
   try {
     const ledger = await simulate({ deployment, seed, invoices, mode: "fast" });
-    await rpc(anvil.rpcUrl, "anvil_mine", [`0x${UNFINALIZED_BLOCKS.toString(16)}`]);
-    const head = Number(BigInt(await rpc<string>(anvil.rpcUrl, "eth_blockNumber")));
+    const head = await mineToFinality(anvil.rpcUrl);
     const deploymentFile = path.join(workDir, "deployment.json");
     writeFileSync(deploymentFile, JSON.stringify(deployment));
     return {

@@ -2,17 +2,19 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type PonderProcess, startPonder } from "../../harness/ponder.js";
+import { type PostgresCluster, startPostgres } from "../../harness/postgres.js";
 import { ROOT } from "../../scripts/lib/compile.js";
 import { checkInvariants, compareWithContracts, compareWithLedger, readTables, type Tables } from "./compare.js";
 import { documentedBlock, documentedQueries } from "./documented-queries.js";
 import { type SimulatedChain, simulatedChain } from "./indexed-chain.js";
-import { type PonderProcess, startPonder } from "./ponder.js";
-import { type PostgresCluster, startPostgres } from "./postgres.js";
 
 export const SUITE_SEED = 42;
 /** The documented example queries were run on this chain (seed 42, 2,000 invoices, the fixed genesis). */
 export const EXAMPLE_CHAIN_INVOICES = 2_000;
 export const SUITE_INVOICES = Number(process.env.TEST_INVOICES ?? EXAMPLE_CHAIN_INVOICES);
+/** How long the late-start indexer may take to reach the head (a second backfill of the chain). */
+const LATE_START_TIMEOUT_MS = 540_000;
 
 /**
  * The end-to-end suite, the same on both databases: a simulator run with a fixed seed, indexed by
@@ -112,7 +114,7 @@ export function indexerSuite(database: "pglite" | "postgres") {
           PGLITE_DIRECTORY: path.join(chain.workDir, "pglite-late-start"),
         });
         try {
-          await late.waitForBlock(chain.head);
+          await late.waitForBlock(chain.head, LATE_START_TIMEOUT_MS);
           expect((await fetch(`${late.url}/health`)).status).toBe(200);
           const answer = await late.graphql<{ anomalys: { totalCount: number; items: { code: string }[] } }>(
             `{ anomalys(limit: 1000) { totalCount items { code } } }`,
@@ -126,6 +128,8 @@ export function indexerSuite(database: "pglite" | "postgres") {
           await late.stop();
         }
       },
+      // A second backfill of the whole chain: on a loaded machine it takes minutes.
+      LATE_START_TIMEOUT_MS + 60_000,
     );
 
     it("refuses SQL writes, multiple statements and malformed requests over /sql with a 400", async () => {

@@ -15,11 +15,12 @@ import { createServer, type Server } from "node:http";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PONDER_BIN } from "../../harness/ponder.js";
+import { type PostgresCluster, postgresUnavailableReason, startPostgres } from "../../harness/postgres.js";
+import { waitFor } from "../../harness/wait.js";
 import { ROOT } from "../../scripts/lib/compile.js";
 import { type SimulatedChain, simulatedChain } from "../helpers/indexed-chain.js";
-import { PONDER_BIN } from "../helpers/ponder.js";
-import { type PostgresCluster, postgresUnavailableReason, startPostgres } from "../helpers/postgres.js";
-import { eventually, type ProdProcess, startProd } from "../helpers/prod.js";
+import { type ProdProcess, startProd } from "../helpers/prod.js";
 
 const skip = postgresUnavailableReason();
 const INVOICES = 400;
@@ -222,7 +223,7 @@ describe.skipIf(skip !== undefined)("blue/green redeploy under a read load", () 
     proxy.follow(green.url);
     const partial = new Set<number>();
     let readyBeforeViews = false;
-    await eventually(
+    await waitFor(
       async () => {
         const exists = await observer.query<{ n: number }>(
           `SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'ol_green' AND table_name = 'invoice'`,

@@ -13,14 +13,15 @@ import path from "node:path";
 import { createClient, sql, sum } from "@ponder/client";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type PonderProcess, startPonder } from "../../harness/ponder.js";
+import { freePort } from "../../harness/ports.js";
+import { type PostgresCluster, postgresUnavailableReason, startPostgres } from "../../harness/postgres.js";
+import { waitFor } from "../../harness/wait.js";
 import * as schema from "../../ponder.schema.js";
-import { freePort } from "../../scripts/lib/anvil.js";
 import type { Ledger } from "../../scripts/simulator/ledger.js";
-import { SseClient, waitUntil } from "../helpers/bots.js";
+import { SseClient } from "../helpers/bots.js";
 import { checkInvariants, compareWithContracts, compareWithLedger, readTables } from "../helpers/compare.js";
 import { type SimulatedChain, simulatedChain } from "../helpers/indexed-chain.js";
-import { type PonderProcess, startPonder } from "../helpers/ponder.js";
-import { type PostgresCluster, postgresUnavailableReason, startPostgres } from "../helpers/postgres.js";
 
 const INVOICES = 300;
 const HOME = { name: "home", chainId: 31337, seed: 101 };
@@ -31,24 +32,19 @@ if (skip) console.log(skip);
 
 /** Waits until /status shows every chain at (or past) its head. */
 async function waitForChains(ponder: PonderProcess, heads: Record<string, number>, timeoutMs = 600_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (ponder.process.exitCode !== null) throw new Error(`ponder exited:\n${ponder.logs().slice(-5000)}`);
-    try {
-      const ready = await fetch(`${ponder.url}/ready`);
-      if (ready.status === 200) {
-        const status = (await (await fetch(`${ponder.url}/status`)).json()) as Record<
-          string,
-          { block: { number: number } }
-        >;
-        if (Object.entries(heads).every(([name, head]) => (status[name]?.block.number ?? -1) >= head)) return;
-      }
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`chains not indexed in time:\n${ponder.logs().slice(-5000)}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+  await ponder.waitReady(timeoutMs);
+  await waitFor(
+    async () => {
+      const status = (await (await fetch(`${ponder.url}/status`)).json()) as Record<
+        string,
+        { block: { number: number } }
+      >;
+      return Object.entries(heads).every(([name, head]) => (status[name]?.block.number ?? -1) >= head);
+    },
+    timeoutMs,
+    `every chain at its head (${JSON.stringify(heads)})`,
+    { failIf: () => (ponder.exited() ? `ponder exited:\n${ponder.logs().slice(-5000)}` : undefined) },
+  );
 }
 
 /** The ledgers' protocolDaily figures added up per day: the expected totals across chains. */
@@ -243,7 +239,7 @@ describe.skipIf(skip !== undefined)("two chains indexed by one Ponder on Postgre
     const client = await new SseClient(`${ponder.url}/streams/slashes?after=0`).open();
     try {
       await client.waitLive();
-      await waitUntil(() => client.payloads("slash").length >= expected.length, 30_000, "every slash");
+      await waitFor(() => client.payloads("slash").length >= expected.length, 30_000, "every slash");
       const payloads = client.payloads("slash");
       expect(payloads.map((payload) => String(payload.id)).sort()).toEqual(expected);
       for (const payload of payloads) expect(String(payload.id).startsWith(`${payload.chainId}:`)).toBe(true);

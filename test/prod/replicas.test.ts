@@ -6,14 +6,19 @@
  */
 import { spawnSync } from "node:child_process";
 import path from "node:path";
+import type { Address } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { scrape } from "../../harness/metrics.js";
+import { type PostgresCluster, postgresUnavailableReason, startPostgres } from "../../harness/postgres.js";
+import { waitFor } from "../../harness/wait.js";
+import { rpc } from "../../scripts/lib/anvil.js";
 import { ROOT } from "../../scripts/lib/compile.js";
 import { SseClient } from "../helpers/bots.js";
+import { ChaosTraffic } from "../helpers/chaos.js";
 import { readTables } from "../helpers/compare.js";
 import { canonicalDump, diffDumps, dumpSize } from "../helpers/dump.js";
 import { type SimulatedChain, simulatedChain } from "../helpers/indexed-chain.js";
-import { type PostgresCluster, postgresUnavailableReason, startPostgres } from "../helpers/postgres.js";
-import { eventually, type ProdProcess, scrape, startProd } from "../helpers/prod.js";
+import { type ProdProcess, startProd } from "../helpers/prod.js";
 import { type ReceivedWebhook, startWebhookReceiver, type WebhookReceiver } from "../helpers/webhook-receiver.js";
 
 const skip = postgresUnavailableReason();
@@ -115,7 +120,7 @@ describe.skipIf(skip !== undefined)("an indexer and two API replicas on one Post
       Object.entries(chain.ledger.eventCounts).filter(([name, n]) => !ignored.has(name) && n > 0),
     );
     for (const proc of [indexer, ...replicas]) {
-      await eventually(
+      await waitFor(
         async () => (await scrape(proc.url, "openledger_lag_blocks")).some((sample) => sample.value === 0),
         30_000,
         `${proc.url} to report lag 0`,
@@ -145,7 +150,7 @@ describe.skipIf(skip !== undefined)("an indexer and two API replicas on one Post
     try {
       await stream.waitLive(60_000);
       expect(stream.ids()).toHaveLength(chain.ledger.slashes.length);
-      await eventually(
+      await waitFor(
         async () => (await scrape(replicas[0].url, "openledger_stream_clients")).some((s) => s.value === 1),
         10_000,
         "the stream client in replica 0's /metrics",
@@ -177,10 +182,22 @@ describe.skipIf(skip !== undefined)("an indexer and two API replicas on one Post
     const leaders = await Promise.all(processes.map(async (p) => (await admin(p.url, "GET", "")).leader));
     expect(leaders.filter(Boolean)).toHaveLength(1);
 
-    const slashes = chain.ledger.slashes.length;
-    expect(slashes).toBeGreaterThan(0);
-    await eventually(() => requests.length >= slashes, 60_000, `${slashes} deliveries`);
-    await new Promise((resolve) => setTimeout(resolve, 3_000)); // a second deliverer would show now
+    expect(chain.ledger.slashes.length).toBeGreaterThan(0);
+    await waitFor(() => requests.length >= chain.ledger.slashes.length, 60_000, "the ledger's slashes delivered");
+    // A later slash, queued after the ledger's: once it is delivered, a second deliverer's copies of
+    // the earlier ones would have been sent by now.
+    const rpcUrl = chain.anvil.rpcUrl;
+    const [owner] = await rpc<Address[]>(rpcUrl, "eth_accounts");
+    const chaos = new ChaosTraffic(rpcUrl, chain.deployment, owner, chain.ledger, 7);
+    expect(await chaos.send(chaos.slashAction())).toBe(true);
+    const block = await rpc<{ transactions: string[] }>(rpcUrl, "eth_getBlockByNumber", ["latest", false]);
+    const laterTx = block.transactions[0].toLowerCase();
+    await waitFor(
+      () => requests.some((request) => String(request.headers["x-openledger-event-id"]).includes(`:${laterTx}:`)),
+      60_000,
+      "the later slash's delivery",
+    );
+    const slashes = chain.ledger.slashes.length + 1;
     const deliveryIds = new Map<string, Set<string>>();
     for (const request of requests) {
       const eventId = String(request.headers["x-openledger-event-id"]);
@@ -193,7 +210,7 @@ describe.skipIf(skip !== undefined)("an indexer and two API replicas on one Post
 
     // Every process reads the same delivery table; only the leader made the POSTs.
     for (const proc of processes) {
-      await eventually(
+      await waitFor(
         async () =>
           (await scrape(proc.url, "openledger_webhook_deliveries")).find((s) => s.labels.status === "delivered")
             ?.value === slashes,

@@ -7,10 +7,10 @@
  */
 import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type PostgresCluster, postgresUnavailableReason, startPostgres } from "../../harness/postgres.js";
 import { compareWithLedger, readTables } from "../helpers/compare.js";
 import { canonicalDump, diffDumps, dumpSize } from "../helpers/dump.js";
 import { type SimulatedChain, simulatedChain } from "../helpers/indexed-chain.js";
-import { type PostgresCluster, postgresUnavailableReason, startPostgres } from "../helpers/postgres.js";
 import { type ProdProcess, startProd } from "../helpers/prod.js";
 import { type FaultProxy, startFaultProxy } from "../helpers/rpc-proxy.js";
 

@@ -2,10 +2,10 @@ import { connect, type Socket } from "node:net";
 import path from "node:path";
 import autocannon from "autocannon";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type PonderProcess, startPonder } from "../../harness/ponder.js";
 import { readTables } from "../helpers/compare.js";
 import { canonicalDump, diffDumps } from "../helpers/dump.js";
 import { type SimulatedChain, simulatedChain } from "../helpers/indexed-chain.js";
-import { type PonderProcess, startPonder } from "../helpers/ponder.js";
 
 type Answer = { name: string; status: number; ms: number; body: string };
 

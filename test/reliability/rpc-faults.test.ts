@@ -1,12 +1,13 @@
 import path from "node:path";
 import type { Address } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mineToFinality } from "../../harness/chain.js";
+import { type PonderProcess, startPonder } from "../../harness/ponder.js";
 import { rpc } from "../../scripts/lib/anvil.js";
-import { blockNumber, ChaosTraffic } from "../helpers/chaos.js";
+import { ChaosTraffic } from "../helpers/chaos.js";
 import { checkInvariants, compareWithLedger, readTables } from "../helpers/compare.js";
 import { canonicalDump, diffDumps, dumpSize } from "../helpers/dump.js";
-import { type SimulatedChain, simulatedChain, UNFINALIZED_BLOCKS } from "../helpers/indexed-chain.js";
-import { type PonderProcess, startPonder } from "../helpers/ponder.js";
+import { type SimulatedChain, simulatedChain } from "../helpers/indexed-chain.js";
 import { type FaultProxy, faultCount, startFaultProxy } from "../helpers/rpc-proxy.js";
 
 describe("JSON-RPC faults between Ponder and anvil (a fault-injecting proxy)", () => {
@@ -52,8 +53,7 @@ describe("JSON-RPC faults between Ponder and anvil (a fault-injecting proxy)", (
       await chaos.send(chaos.randomAction());
       await new Promise((r) => setTimeout(r, 100));
     }
-    await rpc(rpcUrl, "anvil_mine", [`0x${UNFINALIZED_BLOCKS.toString(16)}`]);
-    const head = await blockNumber(rpcUrl);
+    const head = await mineToFinality(rpcUrl);
     await ponder!.waitForBlock(head, 240_000);
     const faulty = await readTables(ponder!.url);
     expect(checkInvariants(faulty)).toEqual([]);

@@ -1,4 +1,4 @@
-/** The part of autocannon's API the benchmark uses (the package ships no types). */
+/** The part of autocannon's API the benchmark and the reliability suite use (the package ships no types). */
 declare module "autocannon" {
   import type { EventEmitter } from "node:events";
 
@@ -26,13 +26,22 @@ declare module "autocannon" {
     non2xx: number;
     resets: number;
     statusCodeStats: Record<string, { count: number }>;
+    "1xx": number;
+    "2xx": number;
+    "3xx": number;
+    "4xx": number;
+    "5xx": number;
   };
+
+  /** One request of a cycle (`requests`): autocannon sends them in turn. */
+  export type Request = { method?: string; path?: string; headers?: Record<string, string>; body?: string };
 
   export type Options = {
     url: string;
     method?: "GET" | "POST";
     headers?: Record<string, string>;
     body?: string;
+    requests?: Request[];
     connections?: number;
     duration?: number;
     pipelining?: number;

@@ -1,9 +1,9 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createPublicClient, HttpRequestError } from "viem";
+import { HttpRequestError } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rpcTransport, type WrongChain } from "../config/rpc-transport.js";
-import { type Anvil, freePort, startAnvil } from "../scripts/lib/anvil.js";
+import { freePort } from "../harness/ports.js";
 
 /** A real JSON-RPC server on 127.0.0.1: answers eth_blockNumber with its own number, or fails as told. */
 type TinyRpc = { url: string; hits: number; mode: "ok" | "503" | "rpc-error"; stop: () => Promise<void> };
@@ -167,25 +167,5 @@ describe("config/rpc-transport: several RPC URLs with failover and a rate limit"
       await home.stop();
       await other.stop();
     }
-  });
-
-  describe("with a real anvil behind a dead URL", () => {
-    let anvil: Anvil;
-    beforeAll(async () => {
-      anvil = await startAnvil({ port: 0, chainId: 31338 });
-    });
-    afterAll(async () => {
-      await anvil?.stop();
-    });
-
-    it("serves viem's public client from the second URL", async () => {
-      const lines: string[] = [];
-      const client = createPublicClient({
-        transport: rpcTransport({ chainName: "l2", urls: [closedUrl, anvil.rpcUrl], log: (line) => lines.push(line) }),
-      });
-      expect(await client.getChainId()).toBe(31338);
-      expect(await client.getBlockNumber()).toBe(0n);
-      expect(lines).toEqual([`rpc[l2]: ${closedUrl} failed (fetch failed); failing over to ${anvil.rpcUrl}`]);
-    });
   });
 });

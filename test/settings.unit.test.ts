@@ -1,28 +1,16 @@
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ConfigError } from "../config/env.js";
 import { loadIndexerSettings } from "../config/settings.js";
-import { ROOT } from "../scripts/lib/compile.js";
+import { SAMPLE_DEPLOYMENT, writeSampleDeployment } from "./helpers/sample-deployment.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "openledger-settings-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const deployment = {
-  chainId: 31337,
-  rpcUrl: "http://127.0.0.1:8545",
-  startBlock: 1,
-  contracts: {
-    OpenToken: "0x5fbdb2315678afecb367f032d93f642f64180aa3",
-    StakeManager: "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512",
-    InvoiceRegistry: "0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0",
-    SettlementEngine: "0xcf7ed3acca5a467e9e704c703e8d87f634fb0fc9",
-  },
-};
-const deploymentFile = path.join(dir, "deployment.json");
-writeFileSync(deploymentFile, JSON.stringify(deployment));
+const deployment = SAMPLE_DEPLOYMENT;
+const deploymentFile = writeSampleDeployment(dir);
 
 function settingsError(env: NodeJS.ProcessEnv): string {
   try {
@@ -169,22 +157,4 @@ describe("indexer settings", () => {
       expect(bad([chainEntry("home", 1, { rpcUrls: "http://a" })])).not.toContain("\n");
     });
   });
-
-  it("stops `ponder start` with one line that names the setting, the API's included", () => {
-    const cases: [Record<string, string>, string][] = [
-      [{ CHAIN_ID: "zero" }, 'CHAIN_ID="zero": expected an integer >= 1'],
-      // Read by the HTTP API (src/api), which used to fall back to its default with a warning.
-      [{ STREAM_POLL_MS: "fast" }, 'STREAM_POLL_MS="fast": expected an integer >= 10'],
-    ];
-    for (const [env, message] of cases) {
-      const result = spawnSync(path.join(ROOT, "node_modules/.bin/ponder"), ["start", "--schema", "settings_test"], {
-        cwd: ROOT,
-        env: { ...process.env, PONDER_TELEMETRY_DISABLED: "true", DEPLOYMENT_FILE: deploymentFile, ...env },
-        encoding: "utf8",
-        timeout: 60_000,
-      });
-      expect(result.stderr + result.stdout).toContain(`Configuration error: ${message}\n`);
-      expect(result.status).toBe(2);
-    }
-  }, 180_000);
 });

@@ -4,6 +4,7 @@
  * client that never reads being dropped while others go on.
  */
 import { describe, expect, it } from "vitest";
+import { waitFor } from "../harness/wait.js";
 import {
   type Frame,
   type FrameSink,
@@ -97,14 +98,6 @@ class ArraySink implements FrameSink {
 }
 
 const all: StreamFilter = { kind: "slashes" };
-
-async function waitFor(check: () => boolean, timeoutMs = 2_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 /** A source polled by hand (the interval timer is effectively off). */
 function manualSource(store: FakeStore, pageSize = 3) {
@@ -308,7 +301,7 @@ describe("stream engine", () => {
     const detach = await followSource(source, (tail) => new StreamConsumer(all, 0, tail, tail), sink);
     expect(source.tail).toBe(checkpoint(30, 0));
     store.add(slashRow(31, 0));
-    await waitFor(() => sink.events().length === 1);
+    await waitFor(() => sink.events().length === 1, 2_000, "the live row", { intervalMs: 5 });
     expect(sink.events()).toEqual([checkpoint(31, 0)]);
     detach();
     source.stop();
