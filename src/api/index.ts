@@ -6,8 +6,8 @@ import { client, graphql } from "ponder";
 import { aggregates } from "./aggregates.js";
 import dashboard from "./dashboard.js";
 import { registerOpenledgerMetrics } from "./metrics.js";
-import { streams } from "./streams.js";
-import { webhooksAdmin } from "./webhooks.js";
+import { streams } from "./streams/routes.js";
+import { webhooksAdmin } from "./webhooks/routes.js";
 
 /**
  * Limits that keep one query from taking the server down. Each breach is answered with a GraphQL

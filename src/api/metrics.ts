@@ -13,8 +13,8 @@
  */
 import { db, publicClients } from "ponder:api";
 import { sql } from "ponder";
-import { streamStats } from "./streams.js";
-import { webhooksIfStarted } from "./webhooks.js";
+import { streamStats } from "./streams/routes.js";
+import { webhooksIfStarted } from "./webhooks/routes.js";
 
 type Labels = Record<string, string | number>;
 type Sample = { labels: Labels; value: number };

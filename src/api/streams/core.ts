@@ -13,8 +13,8 @@
  * row that is no longer there. A row leaves its memory once Ponder finalizes its block.
  */
 import { createHash } from "node:crypto";
-import { chainIdOfCursor, maxCursor } from "./stream-cursor.js";
-import { matchesFilter, type StreamFilter, type StreamRow } from "./stream-filters.js";
+import { chainIdOfCursor, maxCursor } from "./cursor.js";
+import { matchesFilter, type StreamFilter, type StreamRow } from "./filters.js";
 
 /** Where the indexer is: from Ponder's `_ponder_meta` and `_ponder_checkpoint` tables. */
 export type IndexerState = {

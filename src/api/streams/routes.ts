@@ -6,16 +6,16 @@
  */
 import type { ServerResponse } from "node:http";
 import { type Context, Hono } from "hono";
-import { finalityDepth, followSource, StreamConsumer, StreamSource } from "./stream-core.js";
+import { finalityDepth, followSource, StreamConsumer, StreamSource } from "./core.js";
 import {
   parseStreamQuery,
   STREAM_KINDS,
   type StreamKind,
   type StreamQuery,
   StreamQueryError,
-} from "./stream-filters.js";
-import { type CloseReason, SseConnection, type SseLimits } from "./stream-sse.js";
-import { ponderStreamStore } from "./stream-store.js";
+} from "./filters.js";
+import { type CloseReason, SseConnection, type SseLimits } from "./sse.js";
+import { ponderStreamStore } from "./store.js";
 
 function intEnv(name: string, fallback: number, min: number): number {
   const raw = process.env[name];

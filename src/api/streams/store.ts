@@ -7,8 +7,8 @@ import { db } from "ponder:api";
 import { activity, slash } from "ponder:schema";
 import type { SQL } from "drizzle-orm";
 import { and, asc, eq, gt, gte, inArray, lte, sql } from "ponder";
-import type { IndexerState, StreamStore } from "./stream-core.js";
-import type { StreamFilter, StreamKind, StreamRow } from "./stream-filters.js";
+import type { IndexerState, StreamStore } from "./core.js";
+import type { StreamFilter, StreamKind, StreamRow } from "./filters.js";
 
 type Rows<T> = { rows: T[] };
 

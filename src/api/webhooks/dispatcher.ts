@@ -12,12 +12,12 @@
  * Delivery is at least once: a crash between a receiver's 2xx and our write repeats the POST, with
  * the same X-OpenLedger-Event-Id for the receiver to deduplicate.
  */
-import { type Frame, type FrameSink, followSource, StreamConsumer, type StreamSource } from "./stream-core.js";
-import { eventPayload, filterFromJson, filterToJson, type StreamKind } from "./stream-filters.js";
-import { type BackoffPolicy, DEFAULT_BACKOFF, nextRetryDelay } from "./webhook-backoff.js";
-import type { SubscriptionSpec } from "./webhook-config.js";
-import { signatureHeader } from "./webhook-signature.js";
-import type { DeliveryRow, SqlClient, SubscriptionRow } from "./webhook-store.js";
+import { type Frame, type FrameSink, followSource, StreamConsumer, type StreamSource } from "../streams/core.js";
+import { eventPayload, filterFromJson, filterToJson, type StreamKind } from "../streams/filters.js";
+import { type BackoffPolicy, DEFAULT_BACKOFF, nextRetryDelay } from "./backoff.js";
+import type { SubscriptionSpec } from "./config.js";
+import { signatureHeader } from "./signature.js";
+import type { DeliveryRow, SqlClient, SubscriptionRow } from "./database.js";
 
 export type DispatcherOptions = {
   schema: string;

@@ -6,11 +6,11 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { type Context, Hono, type Next } from "hono";
-import { finalityDepth } from "./stream-core.js";
-import { streamSource } from "./streams.js";
-import { DEFAULT_BACKOFF } from "./webhook-backoff.js";
-import { parseSubscription, readWebhooksFile, type SubscriptionSpec, WebhookConfigError } from "./webhook-config.js";
-import { DEFAULT_DISPATCHER_OPTIONS, specColumns, subscriptionJson, WebhookDispatcher } from "./webhook-dispatcher.js";
+import { finalityDepth } from "../streams/core.js";
+import { streamSource } from "../streams/routes.js";
+import { DEFAULT_BACKOFF } from "./backoff.js";
+import { parseSubscription, readWebhooksFile, type SubscriptionSpec, WebhookConfigError } from "./config.js";
+import { DEFAULT_DISPATCHER_OPTIONS, specColumns, subscriptionJson, WebhookDispatcher } from "./dispatcher.js";
 import {
   DELIVERY_LOCK_KEY,
   type DeliveryRow,
@@ -21,7 +21,7 @@ import {
   type SqlClient,
   type SubscriptionRow,
   webhookSchema,
-} from "./webhook-store.js";
+} from "./database.js";
 
 type PonderGlobals = {
   PONDER_COMMON?: { apiShutdown: { add: (callback: () => unknown) => void } };
