@@ -353,17 +353,6 @@ export class StreamConsumer {
   }
 }
 
-/**
- * Blocks after which Ponder 0.16 treats a block as final (its `getFinalityBlockCount`): the most
- * `confirmations` a stream accepts. Mirrors node_modules/ponder/src/utils/finality.ts.
- */
-export function finalityDepth(chainId: number): number {
-  if ([1, 3, 4, 5, 42, 11155111].includes(chainId)) return 65;
-  if ([137, 80001].includes(chainId)) return 200;
-  if ([42161, 42170, 421611, 421613].includes(chainId)) return 240;
-  return 30;
-}
-
 /** Where a consumer's frames go: an SSE connection, or a webhook subscription's delivery queue. */
 export interface FrameSink {
   /** False once the reader is gone: the follow loop stops. */
