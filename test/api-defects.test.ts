@@ -54,12 +54,17 @@ describe("API defects on PGlite, two chains", () => {
   const indexedUpTo = async (heads: Record<string, number>) => {
     await waitUntil(
       async () => {
-        if ((await fetch(`${ponder.url}/ready`)).status !== 200) return false;
-        const status = (await (await fetch(`${ponder.url}/status`)).json()) as Record<
-          string,
-          { block: { number: number } }
-        >;
-        return Object.entries(heads).every(([name, head]) => (status[name]?.block.number ?? -1) >= head);
+        if (ponder.process.exitCode !== null) throw new Error(`ponder exited:\n${ponder.logs().slice(-5000)}`);
+        try {
+          if ((await fetch(`${ponder.url}/ready`)).status !== 200) return false;
+          const status = (await (await fetch(`${ponder.url}/status`)).json()) as Record<
+            string,
+            { block: { number: number } }
+          >;
+          return Object.entries(heads).every(([name, head]) => (status[name]?.block.number ?? -1) >= head);
+        } catch {
+          return false; // not listening yet
+        }
       },
       240_000,
       `both chains indexed up to ${JSON.stringify(heads)}`,
@@ -205,26 +210,34 @@ describe("API defects on PGlite, two chains", () => {
     expect(verbose.lastError.length).toBeLessThanOrEqual("HTTP 403: ".length + 200 + 1);
   });
 
-  it("/sql says why: syntax errors, repeated refusals, a missing params, failing queries, duplicated columns", async () => {
+  it("/sql answers a syntax error with the parser's message", async () => {
     const syntax = await sqlDb({ sql: "SELECT * FRM account", params: [] });
     expect(syntax.status).toBe(400);
     expect(syntax.body.error).toMatch(/syntax error at or near "FRM"/);
+  });
 
+  it("/sql gives the reason of a refusal again when the query is repeated", async () => {
     const refused = { sql: "SELECT pg_sleep(0.01) AS nap", params: [] };
     const first = await sqlDb(refused);
     const second = await sqlDb(refused);
     expect(first.status).toBe(400);
     expect(first.body.error).not.toMatch(/Invalid query/);
     expect(second).toEqual(first);
+  });
 
+  it('/sql refuses a request without "params" saying so', async () => {
     const withoutParams = await sqlDb({ sql: "SELECT count(*) AS n FROM account" });
     expect(withoutParams.status).toBe(400);
     expect(withoutParams.body.error).toMatch(/"params"/);
+  });
 
+  it("/sql answers a query the database rejects with 400 and the database's reason", async () => {
     const failing = await sqlDb({ sql: "SELECT no_such_column FROM account", params: [] });
     expect(failing.status).toBe(400);
     expect(failing.body.error).toMatch(/no_such_column/);
+  });
 
+  it("/sql refuses two result columns of one name, naming it, and answers them with names of their own", async () => {
     const join = "FROM account a JOIN account b ON a.address = b.address AND a.chain_id = b.chain_id";
     const duplicated = await sqlDb({ sql: `SELECT a.address, b.address ${join}`, params: [] });
     expect(duplicated.status).toBe(400);
