@@ -16,6 +16,7 @@ import {
   checkpointTimestamp,
   PONDER_META_KEYS,
   PRIVATE_TABLES,
+  ponderInternalsProblems,
   type ReadQuery,
   readIndexerProgress,
 } from "../src/api/ponder-internals.js";
@@ -80,6 +81,13 @@ describe("Ponder internals used by src/api/ponder-internals.ts", () => {
     expect(checkpointTimestamp(checkpoint), "the block timestamp's place in a checkpoint moved").toBe(1_767_225_600);
     expect(checkpointChainId(checkpoint), "the chain id's place in a checkpoint moved").toBe(31337);
     expect(checkpointBlockNumber(checkpoint), "the block number's place in a checkpoint moved").toBe(123_456n);
+  });
+
+  it("the start-up check names each global it cannot find (here, outside Ponder, all of them)", () => {
+    const problems = ponderInternalsProblems().join("\n");
+    for (const name of ["PONDER_COMMON", "PONDER_DATABASE", "PONDER_INDEXING_BUILD", "PONDER_NAMESPACE_BUILD"]) {
+      expect(problems).toContain(`globalThis.${name}`);
+    }
   });
 
   it("the globals are there with the shape we read: the API reports no moved internal", () => {
