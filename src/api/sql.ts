@@ -16,8 +16,13 @@ import { sqlSyntaxError } from "./ponder-internals.js";
 const MAX_SQL_LENGTH = 5_000;
 /** Refusal reasons remembered, by query text (the oldest are forgotten first). */
 const REMEMBERED_REFUSALS = 10_000;
-/** How long the database gets to answer `SELECT 1` after a failed query. */
-const PROBE_TIMEOUT_MS = 3_000;
+/** How long the database gets to answer `SELECT 1` after a failed or slow query. */
+const PROBE_TIMEOUT_MS = 5_000;
+/**
+ * A query still unanswered after this long may be Ponder retrying a lost connection (about a
+ * minute of back-off on PostgreSQL): the database is probed, and a 503 answers at once if it is gone.
+ */
+const SLOW_QUERY_MS = 5_000;
 
 /** Messages of Ponder's SQL validator (node_modules/ponder/src/utils/sql-parse.ts): refusals, not failures. */
 function isValidatorMessage(message: string): boolean {
@@ -69,6 +74,8 @@ export function sqlGuard(probe: () => Promise<unknown>): MiddlewareHandler {
   };
 
   return async (c, next) => {
+    const unavailable = (outage: string) =>
+      c.json({ error: `The database is not answering (${outage}); retry later` }, 503, { "Retry-After": "5" });
     const route = c.req.path;
     const raw = route === "/sql/db" || route === "/sql/live" ? c.req.query("sql") : undefined;
     // Ponder counts a live query before checking it and never uncounts a refused one: refuse here what we can.
@@ -95,7 +102,24 @@ export function sqlGuard(probe: () => Promise<unknown>): MiddlewareHandler {
       return c.json({ error: `SQL query refused: longer than ${MAX_SQL_LENGTH} characters` }, 400);
     }
 
-    await next();
+    const downstream = next();
+    let timer: NodeJS.Timeout | undefined;
+    const answered = await Promise.race([
+      downstream.then(() => true),
+      new Promise<false>((resolve) => {
+        timer = setTimeout(resolve, SLOW_QUERY_MS, false);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!answered) {
+      const outage = await databaseAnswers();
+      if (outage !== undefined) {
+        // Ponder's query goes on retrying in the background; its answer, when it comes, is dropped.
+        downstream.catch(() => {});
+        return unavailable(outage);
+      }
+      await downstream;
+    }
 
     if (c.res.status === 200 && route === "/sql/db") {
       let duplicated: string[] = [];
@@ -132,7 +156,7 @@ export function sqlGuard(probe: () => Promise<unknown>): MiddlewareHandler {
     }
     const outage = await databaseAnswers();
     if (outage !== undefined) {
-      c.res = c.json({ error: `The database is not answering (${outage}); retry later` }, 503, { "Retry-After": "5" });
+      c.res = unavailable(outage);
       return;
     }
     c.res = c.json({ error: `SQL query failed: ${answer}` }, 400);
