@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rpc } from "../scripts/lib/anvil.js";
-import { type SlashChain, startRelay, startSlashChain, waitUntil } from "./helpers/bots.js";
+import { type SlashChain, startRelay, startSlashChain } from "./helpers/bots.js";
 import { type PonderProcess, startPonder } from "./helpers/ponder.js";
 import { type PostgresCluster, postgresUnavailableReason, startPostgres } from "./helpers/postgres.js";
 
@@ -33,13 +33,10 @@ describe.skipIf(skip !== undefined)("/sql answers on PostgreSQL, through an outa
     const viaRelay = new URL(postgres.url);
     viaRelay.port = new URL(relay.url).port;
     indexer = await startPonder({ DEPLOYMENT_FILE: chain.deploymentFile, DATABASE_URL: postgres.url });
-    await indexer.waitForBlock(Number(BigInt(await rpc<string>(chain.protocol.rpcUrl, "eth_blockNumber"))));
+    const head = Number(BigInt(await rpc<string>(chain.protocol.rpcUrl, "eth_blockNumber")));
+    await indexer.waitForBlock(head);
     replica = await startPonder({ DEPLOYMENT_FILE: chain.deploymentFile, DATABASE_URL: viaRelay.toString() }, "serve");
-    await waitUntil(
-      async () => (await fetch(`${replica.url}/ready`).catch(() => undefined))?.status === 200,
-      120_000,
-      "the replica",
-    );
+    await replica.waitForBlock(head, 120_000);
   });
 
   afterAll(async () => {

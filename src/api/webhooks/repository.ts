@@ -140,6 +140,17 @@ function specColumns(spec: SubscriptionSpec) {
   };
 }
 
+/** The values of url, secret, stream, filters, confirmations, max_attempts and enabled, in that order. */
+const editableValues = (columns: ReturnType<typeof specColumns>) => [
+  columns.url,
+  columns.secret,
+  columns.stream,
+  columns.filters,
+  columns.confirmations,
+  columns.max_attempts,
+  columns.enabled,
+];
+
 const noDeliveries = (): DeliveryCounts => ({ pending: 0, delivered: 0, failed: 0 });
 
 /** The webhook tables of one schema, on one database. */
@@ -214,22 +225,7 @@ export class WebhookRepository {
           continue;
         }
         if (!existing) {
-          await tx.query(
-            `INSERT INTO ${this.s}.subscription (id, url, secret, stream, filters, confirmations, max_attempts, enabled, origin, start, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, 'file', $9, $10, $10)`,
-            [
-              spec.id,
-              columns.url,
-              columns.secret,
-              columns.stream,
-              columns.filters,
-              columns.confirmations,
-              columns.max_attempts,
-              columns.enabled,
-              columns.start,
-              now,
-            ],
-          );
+          await tx.query(...this.insertion(spec, "file", now));
           continue;
         }
         const same =
@@ -246,18 +242,7 @@ export class WebhookRepository {
         await tx.query(
           `UPDATE ${this.s}.subscription SET url = $2, secret = $3, stream = $4, filters = $5::jsonb, confirmations = $6,
              max_attempts = $7, enabled = $8, updated_at = $9${restart ? ", start = $10, floor = NULL, cursor = NULL" : ""} WHERE id = $1`,
-          [
-            spec.id,
-            columns.url,
-            columns.secret,
-            columns.stream,
-            columns.filters,
-            columns.confirmations,
-            columns.max_attempts,
-            columns.enabled,
-            now,
-            ...(restart ? [columns.start] : []),
-          ],
+          [spec.id, ...editableValues(columns), now, ...(restart ? [columns.start] : [])],
         );
       }
       const ids = specs.map((spec) => spec.id);
@@ -269,26 +254,20 @@ export class WebhookRepository {
     return skipped;
   }
 
+  /** The INSERT of a new subscription. */
+  private insertion(spec: SubscriptionSpec, origin: Subscription["origin"], now: number): [string, unknown[]] {
+    const columns = specColumns(spec);
+    return [
+      `INSERT INTO ${this.s}.subscription (id, url, secret, stream, filters, confirmations, max_attempts, enabled, origin, start, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11, $11)`,
+      [spec.id, ...editableValues(columns), origin, columns.start, now],
+    ];
+  }
+
   /** A subscription created through the admin API, or undefined when the id is taken. */
   async createSubscription(spec: SubscriptionSpec): Promise<Subscription | undefined> {
-    const columns = specColumns(spec);
-    const now = Date.now();
-    const [row] = await this.sql.query<SubscriptionRow>(
-      `INSERT INTO ${this.s}.subscription (id, url, secret, stream, filters, confirmations, max_attempts, enabled, origin, start, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, 'api', $9, $10, $10) ON CONFLICT (id) DO NOTHING RETURNING *`,
-      [
-        spec.id,
-        columns.url,
-        columns.secret,
-        columns.stream,
-        columns.filters,
-        columns.confirmations,
-        columns.max_attempts,
-        columns.enabled,
-        columns.start,
-        now,
-      ],
-    );
+    const [text, params] = this.insertion(spec, "api", Date.now());
+    const [row] = await this.sql.query<SubscriptionRow>(`${text} ON CONFLICT (id) DO NOTHING RETURNING *`, params);
     return row && subscriptionOf(row);
   }
 
