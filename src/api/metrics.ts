@@ -1,8 +1,10 @@
 /**
  * Our gauges and counters, served by Ponder's own GET /metrics (README, "Metrics and monitoring").
- * Ponder answers /metrics from its prom-client registry (`PONDER_COMMON.metrics.registry`, see
- * node_modules/ponder/src/server/index.ts) before any route of ours can, so the metrics are
- * registered into that registry: a registry calls each metric's `get()` on every scrape.
+ * Ponder answers /metrics from its prom-client registry (node_modules/ponder/src/server/index.ts)
+ * before any route of ours can, so the metrics are registered into that registry, which the
+ * composition root gets from src/api/ponder-internals.ts: a registry calls each metric's `get()`
+ * on every scrape. The stream and webhook figures are handed over by the root (MetricsSources):
+ * this module imports neither.
  *
  * Figures read from the database (events indexed, anomalies, webhook deliveries, the indexed
  * block) are the same on every process that reads the database, indexer and `ponder serve`
