@@ -115,7 +115,7 @@ function createApi(): Hono {
   // with 400 and their reason, and a database that does not answer with 503 (src/api/sql.ts).
   app.use(
     "/sql/*",
-    sqlGuard(() => read("SELECT 1")),
+    sqlGuard(() => read("SELECT 1"), { probeSlowQueries: ponderDialect() === "postgres" }),
   );
   app.use("/sql/*", client({ db, schema }));
 

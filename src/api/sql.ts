@@ -24,6 +24,9 @@ const PROBE_TIMEOUT_MS = 5_000;
  */
 const SLOW_QUERY_MS = 5_000;
 
+/** Why the database did not answer the probe: an error (it is gone) or no answer in time (gone, or busy). */
+type ProbeFailure = { timedOut: boolean; message: string };
+
 /** Messages of Ponder's SQL validator (node_modules/ponder/src/utils/sql-parse.ts): refusals, not failures. */
 function isValidatorMessage(message: string): boolean {
   return (
@@ -32,6 +35,10 @@ function isValidatorMessage(message: string): boolean {
     message === "[object Object]" ||
     / not supported$/.test(message)
   );
+}
+
+class ProbeTimeout extends Error {
+  override message = `no answer to SELECT 1 within ${PROBE_TIMEOUT_MS} ms`;
 }
 
 /** The result columns named more than once, from Ponder's JSON answer ({ rows, fields: [{ name }] }). */
@@ -48,34 +55,39 @@ function duplicatedColumns(answer: unknown): string[] {
   return [...duplicated];
 }
 
-/** The middleware, mounted before Ponder's `client()`; `probe` runs `SELECT 1` on the API's database. */
-export function sqlGuard(probe: () => Promise<unknown>): MiddlewareHandler {
+/**
+ * The middleware, mounted before Ponder's `client()`; `probe` runs `SELECT 1` on the API's database.
+ * `probeSlowQueries`: on PostgreSQL, where Ponder retries a lost connection, a slow query probes the
+ * database (PGlite is in-process: a slow query there is a busy database, never a lost one).
+ */
+export function sqlGuard(probe: () => Promise<unknown>, options: { probeSlowQueries: boolean }): MiddlewareHandler {
   const refusals = new Map<string, string>();
   const remember = (text: string, reason: string) => {
     refusals.delete(text);
     refusals.set(text, reason);
     if (refusals.size > REMEMBERED_REFUSALS) refusals.delete(refusals.keys().next().value as string);
   };
-  const databaseAnswers = async () => {
+  const databaseAnswers = async (): Promise<ProbeFailure | undefined> => {
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
         probe(),
         new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer within ${PROBE_TIMEOUT_MS} ms`)), PROBE_TIMEOUT_MS);
+          timer = setTimeout(() => reject(new ProbeTimeout()), PROBE_TIMEOUT_MS);
         }),
       ]);
       return undefined;
     } catch (error) {
-      return error instanceof Error ? error.message : String(error);
+      if (error instanceof ProbeTimeout) return { timedOut: true, message: error.message };
+      return { timedOut: false, message: error instanceof Error ? error.message : String(error) };
     } finally {
       clearTimeout(timer);
     }
   };
 
   return async (c, next) => {
-    const unavailable = (outage: string) =>
-      c.json({ error: `The database is not answering (${outage}); retry later` }, 503, { "Retry-After": "5" });
+    const unavailable = (outage: ProbeFailure) =>
+      c.json({ error: `The database is not answering (${outage.message}); retry later` }, 503, { "Retry-After": "5" });
     const route = c.req.path;
     const raw = route === "/sql/db" || route === "/sql/live" ? c.req.query("sql") : undefined;
     // Ponder counts a live query before checking it and never uncounts a refused one: refuse here what we can.
@@ -111,9 +123,10 @@ export function sqlGuard(probe: () => Promise<unknown>): MiddlewareHandler {
       }),
     ]);
     clearTimeout(timer);
-    if (!answered) {
+    if (!answered && options.probeSlowQueries) {
       const outage = await databaseAnswers();
-      if (outage !== undefined) {
+      // A probe that only timed out may be a busy pool: then the query keeps its chance to answer.
+      if (outage !== undefined && !outage.timedOut) {
         // Ponder's query goes on retrying in the background; its answer, when it comes, is dropped.
         downstream.catch(() => {});
         return unavailable(outage);
