@@ -1,10 +1,11 @@
 /**
  * The API's composition root, and the rule of the src/ folder: every file in src/ outside src/api/
  * is indexing code, loaded by Ponder as such and part of its build id (an edit there re-indexes);
- * src/api/ is the API, and its entry is this file, the composition root. Nothing under src/api/
- * does any work when imported: this file creates the parts (the stream hub, the webhooks, the
- * metrics), wires them to Ponder (src/api/ponder-internals.ts, the only module that touches
- * Ponder's internals) and to each other, and mounts their routes.
+ * src/api/ is the API, and its entry is this file, the composition root. No other module under
+ * src/api/ starts, patches or registers anything when imported (they read their settings, no more):
+ * this file creates the parts (the stream hub, the webhooks, the metrics), wires them to Ponder
+ * (src/api/ponder-internals.ts, the only module that touches Ponder's internals) and to each
+ * other, and mounts their routes.
  */
 import { db, publicClients } from "ponder:api";
 import schema from "ponder:schema";
