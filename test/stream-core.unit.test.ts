@@ -14,9 +14,9 @@ import {
   StreamConsumer,
   StreamSource,
   type StreamStore,
-} from "../src/api/stream-core.js";
-import { matchesFilter, type StreamFilter, type StreamRow } from "../src/api/stream-filters.js";
-import { SseConnection } from "../src/api/stream-sse.js";
+} from "../src/api/streams/core.js";
+import { matchesFilter, type StreamFilter, type StreamRow } from "../src/api/streams/filters.js";
+import { SseConnection } from "../src/api/streams/sse.js";
 
 const CHAIN = 31337;
 const pad = (value: number | bigint, width: number) => value.toString().padStart(width, "0");

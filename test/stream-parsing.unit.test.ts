@@ -9,7 +9,7 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { SseParser, verifyWebhookSignature } from "../examples/slash-bot.js";
 import { ROOT } from "../scripts/lib/compile.js";
-import { blockNumberOfCursor, chainIdOfCursor, parseStart, stableEventId } from "../src/api/stream-cursor.js";
+import { blockNumberOfCursor, chainIdOfCursor, parseStart, stableEventId } from "../src/api/streams/cursor.js";
 import {
   ACTIVITY_TYPES,
   eventPayload,
@@ -17,12 +17,12 @@ import {
   matchesFilter,
   parseStreamQuery,
   StreamQueryError,
-} from "../src/api/stream-filters.js";
-import { framesToSse } from "../src/api/stream-sse.js";
-import { backoffCeiling, nextRetryDelay } from "../src/api/webhook-backoff.js";
-import { parseSubscription, readWebhooksFile, WebhookConfigError } from "../src/api/webhook-config.js";
-import { deliveryBody } from "../src/api/webhook-dispatcher.js";
-import { signatureHeader, verifySignature } from "../src/api/webhook-signature.js";
+} from "../src/api/streams/filters.js";
+import { framesToSse } from "../src/api/streams/sse.js";
+import { backoffCeiling, nextRetryDelay } from "../src/api/webhooks/backoff.js";
+import { parseSubscription, readWebhooksFile, WebhookConfigError } from "../src/api/webhooks/config.js";
+import { deliveryBody } from "../src/api/webhooks/dispatcher.js";
+import { signatureHeader, verifySignature } from "../src/api/webhooks/signature.js";
 
 const CURSOR = "179565499900000000000313370000000000000032000000000000000050000000000000001";
 const ADDRESS = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";

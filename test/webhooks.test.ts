@@ -241,7 +241,7 @@ describe("webhooks", () => {
       unknown
     >[];
     expect(failed).toMatchObject([
-      { eventId: sent.id, status: "failed", attempts: 2, lastStatus: 500, lastError: "HTTP 500" },
+      { eventId: sent.id, status: "failed", attempts: 2, lastStatus: 500, lastError: "HTTP 500: try later" },
     ]);
     expect((await admin("POST", "/parked/redrive", { deliveries: ["x"] })).status).toBe(400);
     expect((await admin("GET", "/parked/deliveries?colour=red")).status).toBe(400);

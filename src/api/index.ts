@@ -1,13 +1,39 @@
-import { db } from "ponder:api";
+/**
+ * The API's composition root, and the rule of the src/ folder: every file in src/ outside src/api/
+ * is indexing code, loaded by Ponder as such and part of its build id (an edit there re-indexes);
+ * src/api/ is the API, and its entry is this file, the composition root. No other module under
+ * src/api/ starts, patches or registers anything when imported (they read their settings, no more):
+ * this file creates the parts (the stream hub, the webhooks, the metrics), wires them to Ponder
+ * (src/api/ponder-internals.ts, the only module that touches Ponder's internals) and to each
+ * other, and mounts their routes.
+ */
+import { db, publicClients } from "ponder:api";
 import schema from "ponder:schema";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { client, graphql } from "ponder";
+import { client, graphql, sql } from "ponder";
+import { readEnv } from "../../config/env.js";
 import { aggregates } from "./aggregates.js";
 import dashboard from "./dashboard.js";
-import { registerOpenledgerMetrics } from "./metrics.js";
-import { streams } from "./streams.js";
-import { webhooksAdmin } from "./webhooks.js";
+import { type ChainHeadClient, OpenledgerMetrics, registerOpenledgerMetrics } from "./metrics.js";
+import {
+  maxConfirmations,
+  onPonderApiShutdown,
+  pinPgliteReadsToSchema,
+  ponderDialect,
+  ponderInternalsProblems,
+  ponderMetricsRegistry,
+  ponderPglite,
+  ponderPostgresConnection,
+  type ReadQuery,
+} from "./ponder-internals.js";
+import { sqlGuard } from "./sql.js";
+import { StreamHub } from "./streams/hub.js";
+import { STREAM_SETTINGS, streamRoutes } from "./streams/routes.js";
+import { ponderStreamStore } from "./streams/store.js";
+import { pgliteSqlClient, postgresSqlClient, type SqlClient, webhookSchema } from "./webhooks/database.js";
+import { webhookAdminRoutes } from "./webhooks/routes.js";
+import { startWebhooks, type Webhooks } from "./webhooks/service.js";
 
 /**
  * Limits that keep one query from taking the server down. Each breach is answered with a GraphQL
@@ -19,97 +45,99 @@ export const GRAPHQL_LIMITS = { maxOperationDepth: 12, maxOperationAliases: 20, 
 /** Larger request bodies are refused with 413 before they are parsed. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
-type PgliteLike = {
-  query: (text: string, params?: unknown[], options?: unknown) => Promise<unknown>;
-  transaction: <T>(
-    callback: (tx: PgliteLike & { exec: (text: string) => Promise<unknown> }) => Promise<T>,
-  ) => Promise<T>;
-};
-
-/**
- * On PGlite, Ponder flushes large batches of updates through TEMP tables named like our tables, on
- * the one connection the API shares; an unqualified name (what @ponder/client sends to /sql, which
- * refuses schema names) then reads that empty scratch table, since pg_temp comes first in the
- * search path. So every read of the API runs in a read-only transaction that puts pg_temp last.
- * PostgreSQL is unaffected: the API reads on connections of its own.
- */
-function readRealTablesOnPglite() {
-  const database = (globalThis as { PONDER_DATABASE?: { driver: { dialect: string } } }).PONDER_DATABASE;
-  if (database?.driver.dialect !== "pglite") return;
-  const schemaName = (globalThis as unknown as { PONDER_NAMESPACE_BUILD: { schema: string } }).PONDER_NAMESPACE_BUILD
-    .schema;
-  const session = (db as unknown as { _: { session: { client: PgliteLike } } })._.session;
-  const pglite = session.client;
-  const setup = `SET TRANSACTION READ ONLY; SET LOCAL search_path TO "${schemaName.replaceAll('"', '""')}", pg_temp`;
-  session.client = new Proxy(pglite, {
-    get(target, property, receiver) {
-      if (property !== "query") return Reflect.get(target, property, receiver);
-      return (text: string, params?: unknown[], options?: unknown) =>
-        target.transaction(async (tx) => {
-          await tx.exec(setup);
-          return tx.query(text, params, options);
-        });
-    },
-  });
+/** The database the webhook state lives in: Ponder's PGlite instance, or PostgreSQL via a pool of ours. */
+function webhookDatabase(): SqlClient | undefined {
+  const pglite = ponderPglite();
+  if (pglite) return pgliteSqlClient(pglite);
+  if (ponderDialect() === "postgres") {
+    const connection = ponderPostgresConnection() ?? {};
+    return postgresSqlClient(
+      Object.keys(connection).length > 0 ? connection : { connectionString: readEnv("DATABASE_URL") },
+    );
+  }
+  return undefined;
 }
-readRealTablesOnPglite();
-// Our gauges and counters join Ponder's own on GET /metrics (src/api/metrics.ts).
-registerOpenledgerMetrics();
 
-const app = new Hono();
+/** Builds the API of this process: called once, when Ponder loads this file. */
+function createApi(): Hono {
+  for (const problem of ponderInternalsProblems(db)) console.error(`Ponder internals moved: ${problem}`);
+  pinPgliteReadsToSchema(db);
 
-app.use(
-  "*",
-  bodyLimit({
-    maxSize: MAX_BODY_BYTES,
-    // The rest of the body is never read, so the connection cannot serve another request: say so,
-    // or a keep-alive client reuses it and its next request fails with ECONNRESET.
-    onError: (c) =>
-      c.json({ errors: [{ message: `Request body over the ${MAX_BODY_BYTES}-byte limit` }] }, 413, {
-        Connection: "close",
-      }),
-  }),
-);
-app.use("/graphql", graphql({ db, schema }, GRAPHQL_LIMITS));
-// Read-only SQL over HTTP for @ponder/client: Ponder parses each query and refuses writes, but
-// answers a refused or failing query with a 500; it is the client's query that is wrong, so 400.
-// The same for live queries (/sql/live), where a "sql" parameter that is not JSON threw (a 500).
-app.use("/sql/*", async (c, next) => {
-  const sql = c.req.path === "/sql/db" || c.req.path === "/sql/live" ? c.req.query("sql") : undefined;
-  // Ponder counts a live query before checking it and never uncounts a refused one: refuse here what we can.
-  if (c.req.path === "/sql/live" && sql === undefined) return c.json({ error: 'Missing "sql" query parameter' }, 400);
-  if (sql !== undefined) {
-    let parsed: { json?: { sql?: unknown } } | undefined;
-    try {
-      parsed = JSON.parse(sql);
-    } catch {}
-    if (typeof parsed?.json?.sql !== "string") {
-      return c.json(
-        { error: 'The "sql" parameter must be the JSON that @ponder/client sends: {"json":{"sql":"..."}}' },
-        400,
-      );
-    }
+  const read: ReadQuery = async <T>(text: string) =>
+    ((await db.execute(sql.raw(text))) as unknown as { rows: T[] }).rows;
+  const streams = new StreamHub(STREAM_SETTINGS, (kind) => ponderStreamStore(kind, read));
+  // Stop the pollers and close the connections before Ponder closes the database.
+  onPonderApiShutdown(() => streams.stop());
+
+  // Deliveries must not wait for the first admin request: they start with the API.
+  const database = webhookDatabase();
+  const webhooks: Webhooks | undefined = database
+    ? startWebhooks({
+        sql: database,
+        schema: webhookSchema(),
+        sources: (kind) => streams.source(kind),
+        maxConfirmations: () => maxConfirmations(),
+      })
+    : undefined;
+  if (webhooks) onPonderApiShutdown(() => webhooks.stop());
+
+  // Our gauges and counters join Ponder's own on GET /metrics (src/api/metrics.ts).
+  const registry = ponderMetricsRegistry();
+  if (registry) {
+    const metrics = new OpenledgerMetrics({
+      read,
+      chainClients: publicClients as unknown as Record<string, ChainHeadClient>,
+      streams: () => streams.stats(),
+      webhooks: webhooks && {
+        ready: webhooks.ready,
+        deliveryCounts: () => webhooks.repository.deliveryCounts(),
+        attempts: webhooks.dispatcher.attempts,
+        isLeader: () => webhooks.dispatcher.leader,
+      },
+    });
+    registerOpenledgerMetrics(registry, metrics);
   }
-  await next();
-  if (sql !== undefined && c.res.status === 500) {
-    const reason = await c.res.text();
-    c.res = undefined;
-    c.res = c.json({ error: `SQL query refused: ${reason}` }, 400);
-  }
-});
-app.use("/sql/*", client({ db, schema }));
 
-app.route("/dashboard", dashboard);
-// Daily figures per chain and summed over the chains (src/api/aggregates.ts).
-app.route("/aggregates", aggregates);
+  const app = new Hono();
 
-app.route("/streams", streams);
-app.route("/admin/webhooks", webhooksAdmin);
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      // The rest of the body is never read, so the connection cannot serve another request: say so,
+      // or a keep-alive client reuses it and its next request fails with ECONNRESET.
+      onError: (c) =>
+        c.json({ errors: [{ message: `Request body over the ${MAX_BODY_BYTES}-byte limit` }] }, 413, {
+          Connection: "close",
+        }),
+    }),
+  );
+  app.use("/graphql", graphql({ db, schema }, GRAPHQL_LIMITS));
+  // Read-only SQL over HTTP for @ponder/client, behind a guard that answers refusals and failures
+  // with 400 and their reason, and a database that does not answer with 503 (src/api/sql.ts).
+  app.use(
+    "/sql/*",
+    sqlGuard(() => read("SELECT 1"), { probeSlowQueries: ponderDialect() === "postgres" }),
+  );
+  app.use("/sql/*", client({ db, schema }));
 
-app.notFound((c) => c.json({ error: `No route ${c.req.method} ${c.req.path}: try POST /graphql or /sql/*` }, 404));
-app.onError((error, c) => {
-  console.error(`API error on ${c.req.method} ${c.req.path}: ${error.message}`);
-  return c.json({ error: "Internal error while answering the request" }, 500);
-});
+  app.route("/dashboard", dashboard);
+  // Daily figures per chain and summed over the chains (src/api/aggregates.ts).
+  app.route("/aggregates", aggregates);
 
-export default app;
+  app.route(
+    "/streams",
+    streamRoutes(streams, () => maxConfirmations()),
+  );
+  app.route("/admin/webhooks", webhookAdminRoutes(webhooks));
+
+  app.notFound((c) => c.json({ error: `No route ${c.req.method} ${c.req.path}: try POST /graphql or /sql/*` }, 404));
+  app.onError((error, c) => {
+    console.error(`API error on ${c.req.method} ${c.req.path}: ${error.message}`);
+    return c.json({ error: "Internal error while answering the request" }, 500);
+  });
+
+  return app;
+}
+
+export default createApi();

@@ -1,8 +1,10 @@
 /**
  * Our gauges and counters, served by Ponder's own GET /metrics (README, "Metrics and monitoring").
- * Ponder answers /metrics from its prom-client registry (`PONDER_COMMON.metrics.registry`, see
- * node_modules/ponder/src/server/index.ts) before any route of ours can, so the metrics are
- * registered into that registry: a registry calls each metric's `get()` on every scrape.
+ * Ponder answers /metrics from its prom-client registry (node_modules/ponder/src/server/index.ts)
+ * before any route of ours can, so the metrics are registered into that registry, which the
+ * composition root gets from src/api/ponder-internals.ts: a registry calls each metric's `get()`
+ * on every scrape. The stream and webhook figures are handed over by the root (MetricsSources):
+ * this module imports neither.
  *
  * Figures read from the database (events indexed, anomalies, webhook deliveries, the indexed
  * block) are the same on every process that reads the database, indexer and `ponder serve`
@@ -11,51 +13,24 @@
  * finalized checkpoint are counted again (an index range on the (chainId, id) primary key).
  * Stream clients and webhook attempts are this process's own.
  */
-import { db, publicClients } from "ponder:api";
-import { sql } from "ponder";
 import { readEnv } from "../../config/env.js";
-import { streamStats } from "./streams.js";
-import { webhooksIfStarted } from "./webhooks.js";
+import {
+  type ChainCheckpoint,
+  checkpointBlockNumber,
+  checkpointTimestamp,
+  type MetricsRegistry,
+  type ReadQuery,
+  readIndexerProgress,
+} from "./ponder-internals.js";
 
 type Labels = Record<string, string | number>;
 type Sample = { labels: Labels; value: number };
 type MetricType = "gauge" | "counter";
 
-/** What prom-client's Registry needs of a metric: a name, a type, and `get()` (awaited on each scrape). */
-type CollectedMetric = {
-  name: string;
-  help: string;
-  type: MetricType;
-  aggregator: "sum";
-  get: () => Promise<{ name: string; help: string; type: MetricType; aggregator: "sum"; values: Sample[] }>;
-};
-
-type Registry = {
-  registerMetric: (metric: CollectedMetric) => void;
-  removeSingleMetric: (name: string) => void;
-};
-
-type PonderGlobals = {
-  PONDER_COMMON?: { metrics?: { registry?: Registry } };
-  PONDER_INDEXING_BUILD?: { chains: { id: number; name: string }[] };
-};
-const ponder = globalThis as unknown as PonderGlobals;
-
 /** How long database and RPC figures are reused between scrapes. */
 const CACHE_MS = readEnv("METRICS_CACHE_MS");
 /** A scrape waits at most this long for a refresh; then it gets the previous figures. */
 const SCRAPE_WAIT_MS = readEnv("METRICS_SCRAPE_WAIT_MS");
-
-type Rows<T> = { rows: T[] };
-async function query<T>(statement: ReturnType<typeof sql>): Promise<T[]> {
-  return ((await db.execute(statement)) as unknown as Rows<T>).rows;
-}
-
-/** A checkpoint (and an event id) is 75 digits: timestamp (10), chain id (16), block number (16), ... */
-const checkpointBlock = (checkpoint: string) => Number(checkpoint.slice(26, 42));
-const checkpointTimestamp = (checkpoint: string) => Number(checkpoint.slice(0, 10));
-
-type ChainCheckpoint = { chainId: number; chainName: string; latest: string; finalized: string };
 
 /**
  * Row counts of an event table by some columns, per chain, kept incrementally: the counts of rows
@@ -67,16 +42,21 @@ class IncrementalCounts {
   private readonly byChain = new Map<number, { generation: string; finalized: string; counts: Map<string, number> }>();
 
   constructor(
+    private readonly read: ReadQuery,
     private readonly table: "activity" | "anomaly",
     private readonly columns: string[],
   ) {}
 
   private async countRange(chainId: number, after: string, upTo: string | undefined) {
-    const columns = sql.raw(this.columns.map((column) => `"${column}"`).join(", "));
-    const table = sql.raw(`"${this.table}"`);
-    const upper = upTo === undefined ? sql`` : sql` AND id <= ${upTo}`;
-    const rows = await query<Record<string, string | number>>(
-      sql`SELECT ${columns}, count(*)::int AS "n" FROM ${table} WHERE chain_id = ${chainId} AND id > ${after}${upper} GROUP BY ${columns}`,
+    const columns = this.columns.map((column) => `"${column}"`).join(", ");
+    // Checkpoints are digits only (and chain ids integers): safe as literals.
+    const checkpoint = (value: string) => {
+      if (!/^\d*$/.test(value)) throw new Error(`not a checkpoint: ${JSON.stringify(value)}`);
+      return `'${value}'`;
+    };
+    const upper = upTo === undefined ? "" : ` AND id <= ${checkpoint(upTo)}`;
+    const rows = await this.read<Record<string, string | number>>(
+      `SELECT ${columns}, count(*)::int AS "n" FROM "${this.table}" WHERE chain_id = ${Number(chainId)} AND id > ${checkpoint(after)}${upper} GROUP BY ${columns}`,
     );
     const counts = new Map<string, number>();
     for (const row of rows) {
@@ -128,7 +108,8 @@ type Snapshot = {
   webhookDeliveries: Sample[];
 };
 
-const EMPTY: Snapshot = {
+/** A snapshot with no figures: fresh arrays each time, since a refresh fills them in. */
+const emptySnapshot = (): Snapshot => ({
   events: [],
   anomalies: [],
   indexedBlock: [],
@@ -138,122 +119,142 @@ const EMPTY: Snapshot = {
   lagSeconds: [],
   ready: [],
   webhookDeliveries: [],
+});
+
+/** A chain's latest block, through Ponder's RPC client of it (`publicClients` from "ponder:api"). */
+export type ChainHeadClient = {
+  getBlock: (args: { blockTag: "latest" }) => Promise<{ number: bigint | null; timestamp: bigint }>;
 };
 
-const events = new IncrementalCounts("activity", ["contract", "type"]);
-const anomalies = new IncrementalCounts("anomaly", ["code"]);
-let snapshot: Snapshot = EMPTY;
-let refreshedAt = 0;
-let refreshing: Promise<void> | undefined;
-const refreshErrors = { database: 0, rpc: 0 };
-let lastErrorLog = 0;
-
-function logError(where: string, error: unknown) {
-  if (Date.now() - lastErrorLog < 60_000) return;
-  lastErrorLog = Date.now();
-  console.error(`metrics: ${where}: ${(error as Error).message}`);
-}
-
-/** The chain heads, by chain name, through Ponder's RPC clients (one eth_getBlockByNumber each). */
-async function chainHeads(): Promise<Map<string, { number: number; timestamp: number }>> {
-  const heads = new Map<string, { number: number; timestamp: number }>();
-  const clients = publicClients as unknown as Record<
-    string,
-    { getBlock: (args: { blockTag: "latest" }) => Promise<{ number: bigint | null; timestamp: bigint }> }
-  >;
-  await Promise.all(
-    Object.entries(clients).map(async ([name, client]) => {
-      try {
-        const block = await client.getBlock({ blockTag: "latest" });
-        heads.set(name, { number: Number(block.number ?? 0n), timestamp: Number(block.timestamp) });
-      } catch (error) {
-        refreshErrors.rpc++;
-        logError(`chain head of ${name}`, error);
-      }
-    }),
-  );
-  return heads;
-}
-
-async function webhookDeliveries(): Promise<Sample[]> {
-  const webhooks = webhooksIfStarted();
-  if (!webhooks) return [];
-  const started = await Promise.race([webhooks.ready.then(() => true), new Promise((r) => setTimeout(r, 500, false))]);
-  if (!started) return [];
-  const rows = await webhooks.sql.query<{ status: string; n: number | string }>(
-    `SELECT status, count(*) AS n FROM "${webhooks.schema}".delivery GROUP BY status`,
-  );
-  const byStatus: Record<string, number> = { pending: 0, delivered: 0, failed: 0 };
-  for (const row of rows) byStatus[row.status] = Number(row.n);
-  return Object.entries(byStatus).map(([status, value]) => ({ labels: { status }, value }));
-}
-
-async function refresh() {
-  const next: Snapshot = { ...EMPTY };
-  const headsPromise = chainHeads();
-  try {
-    const checkpoints = await query<{ chainId: number | string; chainName: string; latest: string; finalized: string }>(
-      sql`SELECT chain_id AS "chainId", chain_name AS "chainName", latest_checkpoint AS "latest", finalized_checkpoint AS "finalized" FROM _ponder_checkpoint ORDER BY chain_id`,
-    );
-    const [meta] = await query<{ buildId: string | null; ready: number | null }>(
-      sql`SELECT value->>'build_id' AS "buildId", (value->>'is_ready')::int AS "ready" FROM _ponder_meta WHERE key = 'app'`,
-    );
-    const chains = checkpoints.map((row) => ({ ...row, chainId: Number(row.chainId) }));
-    const generation = meta?.buildId ?? "";
-    next.ready = [{ labels: {}, value: meta?.ready === 1 ? 1 : 0 }];
-    next.events = await events.refresh(generation, chains);
-    next.anomalies = await anomalies.refresh(generation, chains);
-    const heads = await headsPromise;
-    for (const chain of chains) {
-      const labels = { chain: chain.chainName, chain_id: chain.chainId };
-      const block = checkpointBlock(chain.latest);
-      const timestamp = checkpointTimestamp(chain.latest);
-      next.indexedBlock.push({ labels, value: block });
-      next.indexedTimestamp.push({ labels, value: timestamp });
-      const head = heads.get(chain.chainName);
-      if (head) {
-        next.headBlock.push({ labels, value: head.number });
-        next.lagBlocks.push({ labels, value: Math.max(0, head.number - block) });
-        next.lagSeconds.push({ labels, value: Math.max(0, head.timestamp - timestamp) });
-      }
-    }
-    next.webhookDeliveries = await webhookDeliveries();
-    snapshot = next;
-    refreshedAt = Date.now();
-  } catch (error) {
-    // The tables may not exist yet (a replica started before the indexer): keep the last figures.
-    refreshErrors.database++;
-    logError("refresh", error);
-    await headsPromise;
-  }
-}
-
-/** The current figures: refreshed when older than METRICS_CACHE_MS, never waiting more than METRICS_SCRAPE_WAIT_MS. */
-export async function currentSnapshot(): Promise<Snapshot> {
-  if (Date.now() - refreshedAt >= CACHE_MS) {
-    refreshing ??= refresh().finally(() => {
-      refreshing = undefined;
-    });
-    await Promise.race([refreshing, new Promise((resolve) => setTimeout(resolve, SCRAPE_WAIT_MS))]);
-  }
-  return snapshot;
-}
-
-/** Process-local figures, read at scrape time. */
-function localSamples(): Record<string, Sample[]> {
-  const streams = streamStats();
-  const dispatcher = webhooksIfStarted()?.dispatcher;
-  return {
-    streamClients: Object.entries(streams.clients).map(([stream, value]) => ({ labels: { stream }, value })),
-    streamOpened: [{ labels: {}, value: streams.opened }],
-    streamDropped: Object.entries(streams.dropped).map(([reason, value]) => ({ labels: { reason }, value })),
-    webhookAttempts: [
-      { labels: { outcome: "delivered" }, value: dispatcher?.attempts.delivered ?? 0 },
-      { labels: { outcome: "failed" }, value: dispatcher?.attempts.failed ?? 0 },
-    ],
-    webhookLeader: [{ labels: {}, value: dispatcher?.leader ? 1 : 0 }],
-    refreshErrors: Object.entries(refreshErrors).map(([source, value]) => ({ labels: { source }, value })),
+/** What the metrics read of the rest of the process, handed over by the composition root. */
+export type MetricsSources = {
+  /** Read-only SQL on the database the API reads. */
+  read: ReadQuery;
+  /** Ponder's RPC clients, by chain name. */
+  chainClients: Record<string, ChainHeadClient>;
+  /** The stream hub's counters. */
+  streams: () => { clients: Record<string, number>; opened: number; dropped: Record<string, number> };
+  /** The webhooks of this process, if it has them. */
+  webhooks?: {
+    ready: Promise<void>;
+    deliveryCounts: () => Promise<Record<string, number>>;
+    attempts: { delivered: number; failed: number };
+    isLeader: () => boolean;
   };
+};
+
+/** The figures of one process: database figures cached and counted incrementally, local ones read live. */
+export class OpenledgerMetrics {
+  private readonly events: IncrementalCounts;
+  private readonly anomalies: IncrementalCounts;
+  private snapshot: Snapshot = emptySnapshot();
+  private refreshedAt = 0;
+  private refreshing: Promise<void> | undefined;
+  private readonly refreshErrors = { database: 0, rpc: 0 };
+  private lastErrorLog = 0;
+
+  constructor(private readonly sources: MetricsSources) {
+    this.events = new IncrementalCounts(sources.read, "activity", ["contract", "type"]);
+    this.anomalies = new IncrementalCounts(sources.read, "anomaly", ["code"]);
+  }
+
+  logError(where: string, error: unknown) {
+    if (Date.now() - this.lastErrorLog < 60_000) return;
+    this.lastErrorLog = Date.now();
+    console.error(`metrics: ${where}: ${(error as Error).message}`);
+  }
+
+  /** The chain heads, by chain name, through Ponder's RPC clients (one eth_getBlockByNumber each). */
+  private async chainHeads(): Promise<Map<string, { number: number; timestamp: number }>> {
+    const heads = new Map<string, { number: number; timestamp: number }>();
+    await Promise.all(
+      Object.entries(this.sources.chainClients).map(async ([name, client]) => {
+        try {
+          const block = await client.getBlock({ blockTag: "latest" });
+          heads.set(name, { number: Number(block.number ?? 0n), timestamp: Number(block.timestamp) });
+        } catch (error) {
+          this.refreshErrors.rpc++;
+          this.logError(`chain head of ${name}`, error);
+        }
+      }),
+    );
+    return heads;
+  }
+
+  private async webhookDeliveries(): Promise<Sample[]> {
+    const webhooks = this.sources.webhooks;
+    if (!webhooks) return [];
+    const started = await Promise.race([
+      webhooks.ready.then(() => true),
+      new Promise((r) => setTimeout(r, 500, false)),
+    ]);
+    if (!started) return [];
+    const byStatus = await webhooks.deliveryCounts();
+    return Object.entries(byStatus).map(([status, value]) => ({ labels: { status }, value }));
+  }
+
+  private async refresh() {
+    const next = emptySnapshot();
+    const headsPromise = this.chainHeads();
+    try {
+      const progress = await readIndexerProgress(this.sources.read);
+      const chains: ChainCheckpoint[] = progress?.chains ?? [];
+      const generation = progress?.buildId ?? "";
+      next.ready = [{ labels: {}, value: progress?.ready ? 1 : 0 }];
+      next.events = await this.events.refresh(generation, chains);
+      next.anomalies = await this.anomalies.refresh(generation, chains);
+      const heads = await headsPromise;
+      for (const chain of chains) {
+        const labels = { chain: chain.chainName, chain_id: chain.chainId };
+        const block = Number(checkpointBlockNumber(chain.latest));
+        const timestamp = checkpointTimestamp(chain.latest);
+        next.indexedBlock.push({ labels, value: block });
+        next.indexedTimestamp.push({ labels, value: timestamp });
+        const head = heads.get(chain.chainName);
+        if (head) {
+          next.headBlock.push({ labels, value: head.number });
+          next.lagBlocks.push({ labels, value: Math.max(0, head.number - block) });
+          next.lagSeconds.push({ labels, value: Math.max(0, head.timestamp - timestamp) });
+        }
+      }
+      next.webhookDeliveries = await this.webhookDeliveries();
+      this.snapshot = next;
+      this.refreshedAt = Date.now();
+    } catch (error) {
+      // The tables may not exist yet (a replica started before the indexer): keep the last figures.
+      this.refreshErrors.database++;
+      this.logError("refresh", error);
+      await headsPromise;
+    }
+  }
+
+  /** The current figures: refreshed when older than METRICS_CACHE_MS, never waiting more than METRICS_SCRAPE_WAIT_MS. */
+  async currentSnapshot(): Promise<Snapshot> {
+    if (Date.now() - this.refreshedAt >= CACHE_MS) {
+      this.refreshing ??= this.refresh().finally(() => {
+        this.refreshing = undefined;
+      });
+      await Promise.race([this.refreshing, new Promise((resolve) => setTimeout(resolve, SCRAPE_WAIT_MS))]);
+    }
+    return this.snapshot;
+  }
+
+  /** Process-local figures, read at scrape time. */
+  localSamples(): Record<string, Sample[]> {
+    const streams = this.sources.streams();
+    const webhooks = this.sources.webhooks;
+    return {
+      streamClients: Object.entries(streams.clients).map(([stream, value]) => ({ labels: { stream }, value })),
+      streamOpened: [{ labels: {}, value: streams.opened }],
+      streamDropped: Object.entries(streams.dropped).map(([reason, value]) => ({ labels: { reason }, value })),
+      webhookAttempts: [
+        { labels: { outcome: "delivered" }, value: webhooks?.attempts.delivered ?? 0 },
+        { labels: { outcome: "failed" }, value: webhooks?.attempts.failed ?? 0 },
+      ],
+      webhookLeader: [{ labels: {}, value: webhooks?.isLeader() ? 1 : 0 }],
+      refreshErrors: Object.entries(this.refreshErrors).map(([source, value]) => ({ labels: { source }, value })),
+    };
+  }
 }
 
 type Definition = {
@@ -358,12 +359,10 @@ export const OPENLEDGER_METRICS: Definition[] = [
 ];
 
 /**
- * Adds our metrics to Ponder's registry (replacing earlier registrations, as after a hot reload).
- * Returns false when this Ponder has no registry to add to.
+ * Adds our metrics to Ponder's registry (replacing earlier registrations, as after a hot reload),
+ * reading their figures from `metrics`.
  */
-export function registerOpenledgerMetrics(): boolean {
-  const registry = ponder.PONDER_COMMON?.metrics?.registry;
-  if (!registry) return false;
+export function registerOpenledgerMetrics(registry: MetricsRegistry, metrics: OpenledgerMetrics): void {
   for (const definition of OPENLEDGER_METRICS) {
     const { name, help, type } = definition;
     registry.removeSingleMetric(name);
@@ -376,13 +375,12 @@ export function registerOpenledgerMetrics(): boolean {
         // A scrape must never fail because of us: on any error, the metric has no samples.
         let values: Sample[] = [];
         try {
-          values = definition.read(await currentSnapshot(), localSamples());
+          values = definition.read(await metrics.currentSnapshot(), metrics.localSamples());
         } catch (error) {
-          logError(name, error);
+          metrics.logError(name, error);
         }
         return { name, help, type, aggregator: "sum", values };
       },
     });
   }
-  return true;
 }

@@ -1,12 +1,12 @@
 /**
- * Durable webhook state, in a schema of its own ("openledger_webhooks" by default) that Ponder
- * neither manages nor reverts: subscriptions (with the cursor their intake reached) and deliveries
- * (each with its exact body, status, attempts and next attempt time). On PGlite it lives in Ponder's
- * own PGlite instance (one process owns that directory); on PostgreSQL it has a small pool of its
- * own, and an advisory lock elects the one process that delivers.
+ * The database of the webhook state, a schema of its own ("openledger_webhooks" by default) that
+ * Ponder neither manages nor reverts (its tables and statements: src/api/webhooks/repository.ts).
+ * On PGlite it lives in Ponder's own PGlite instance (one process owns that directory); on
+ * PostgreSQL it has a small pool of its own, and an advisory lock elects the one process that delivers.
  */
 import { createRequire } from "node:module";
-import { readEnv } from "../../config/env.js";
+import { readEnv } from "../../../config/env.js";
+import type { PgliteInstance } from "../ponder-internals.js";
 
 /** The few calls the webhook code makes of a database. */
 export interface SqlClient {
@@ -20,15 +20,6 @@ export interface SqlClient {
   acquireLeadership(onLost: () => void): Promise<boolean>;
   close(): Promise<void>;
 }
-
-type PgliteResult = { rows: unknown[] };
-/** What we use of a PGlite instance (Ponder's, from globalThis.PONDER_DATABASE.driver.instance). */
-export type PgliteInstance = {
-  query: (text: string, params?: unknown[]) => Promise<PgliteResult>;
-  transaction: <T>(
-    work: (tx: { query: (text: string, params?: unknown[]) => Promise<PgliteResult> }) => Promise<T>,
-  ) => Promise<T>;
-};
 
 /** A SqlClient on Ponder's PGlite: plain queries on our own schema, serialized with Ponder's by PGlite. */
 export function pgliteSqlClient(instance: PgliteInstance): SqlClient {
@@ -137,79 +128,3 @@ export function postgresSqlClient(connection: Record<string, unknown>): SqlClien
 export function webhookSchema(env = process.env): string {
   return readEnv("WEBHOOKS_SCHEMA", env);
 }
-
-/** Creates the schema and tables when missing (replicas racing are serialized by a transaction lock). */
-export async function migrate(sql: SqlClient, schema: string) {
-  await sql.transaction(async (tx) => {
-    if (sql.dialect === "postgres") await tx.query("SELECT pg_advisory_xact_lock($1)", [DELIVERY_LOCK_KEY + 1]);
-    await tx.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
-    await tx.query(`CREATE TABLE IF NOT EXISTS "${schema}".subscription (
-      id text PRIMARY KEY,
-      url text NOT NULL,
-      secret text NOT NULL,
-      stream text NOT NULL,
-      filters jsonb NOT NULL,
-      confirmations integer NOT NULL,
-      max_attempts integer,
-      enabled boolean NOT NULL DEFAULT true,
-      origin text NOT NULL,
-      start text NOT NULL,
-      floor text,
-      cursor text,
-      created_at bigint NOT NULL,
-      updated_at bigint NOT NULL
-    )`);
-    await tx.query(`CREATE TABLE IF NOT EXISTS "${schema}".delivery (
-      id bigserial PRIMARY KEY,
-      subscription_id text NOT NULL REFERENCES "${schema}".subscription (id) ON DELETE CASCADE,
-      kind text NOT NULL,
-      event_id text NOT NULL,
-      cursor text NOT NULL,
-      body text NOT NULL,
-      status text NOT NULL,
-      attempts integer NOT NULL DEFAULT 0,
-      next_attempt_at bigint NOT NULL,
-      last_status integer,
-      last_error text,
-      created_at bigint NOT NULL,
-      delivered_at bigint
-    )`);
-    await tx.query(`CREATE INDEX IF NOT EXISTS delivery_due ON "${schema}".delivery (status, next_attempt_at)`);
-    await tx.query(`CREATE INDEX IF NOT EXISTS delivery_subscription ON "${schema}".delivery (subscription_id, id)`);
-  });
-}
-
-/** A subscription row as stored. */
-export type SubscriptionRow = {
-  id: string;
-  url: string;
-  secret: string;
-  stream: string;
-  filters: Record<string, unknown> | string;
-  confirmations: number;
-  max_attempts: number | null;
-  enabled: boolean;
-  origin: "file" | "api";
-  start: string;
-  floor: string | null;
-  cursor: string | null;
-  created_at: string | number;
-  updated_at: string | number;
-};
-
-/** A delivery row as stored. */
-export type DeliveryRow = {
-  id: string | number;
-  subscription_id: string;
-  kind: "event" | "retracted";
-  event_id: string;
-  cursor: string;
-  body: string;
-  status: "pending" | "delivered" | "failed";
-  attempts: number;
-  next_attempt_at: string | number;
-  last_status: number | null;
-  last_error: string | null;
-  created_at: string | number;
-  delivered_at: string | number | null;
-};

@@ -5,8 +5,8 @@
  * `stallMs` without a pull while data waits, the connection is dropped (its socket destroyed), so
  * that one stuck reader costs bounded memory and never slows the shared fan-out.
  */
-import type { Frame, FrameSink } from "./stream-core.js";
-import { eventPayload, type StreamKind } from "./stream-filters.js";
+import type { Frame, FrameSink } from "./core.js";
+import { eventPayload, type StreamKind } from "./filters.js";
 
 export type SseLimits = {
   /** Bytes queued beyond what the socket took before the client is dropped. */

@@ -12,15 +12,13 @@
  * Delivery is at least once: a crash between a receiver's 2xx and our write repeats the POST, with
  * the same X-OpenLedger-Event-Id for the receiver to deduplicate.
  */
-import { type Frame, type FrameSink, followSource, StreamConsumer, type StreamSource } from "./stream-core.js";
-import { eventPayload, filterFromJson, filterToJson, type StreamKind } from "./stream-filters.js";
-import { type BackoffPolicy, DEFAULT_BACKOFF, nextRetryDelay } from "./webhook-backoff.js";
-import type { SubscriptionSpec } from "./webhook-config.js";
-import { signatureHeader } from "./webhook-signature.js";
-import type { DeliveryRow, SqlClient, SubscriptionRow } from "./webhook-store.js";
+import { type Frame, type FrameSink, followSource, StreamConsumer, type StreamSource } from "../streams/core.js";
+import { eventPayload, filterFromJson, type StreamKind } from "../streams/filters.js";
+import { type BackoffPolicy, DEFAULT_BACKOFF, nextRetryDelay } from "./backoff.js";
+import type { DueDelivery, Subscription, WebhookRepository } from "./repository.js";
+import { signatureHeader } from "./signature.js";
 
 export type DispatcherOptions = {
-  schema: string;
   backoff: BackoffPolicy;
   /** Deliveries in flight at once, in all and per subscription. */
   maxInFlight: number;
@@ -36,7 +34,7 @@ export type DispatcherOptions = {
   log: (message: string) => void;
 };
 
-export const DEFAULT_DISPATCHER_OPTIONS: Omit<DispatcherOptions, "schema" | "log"> = {
+export const DEFAULT_DISPATCHER_OPTIONS: Omit<DispatcherOptions, "log"> = {
   backoff: DEFAULT_BACKOFF,
   maxInFlight: 16,
   maxInFlightPerSubscription: 4,
@@ -106,8 +104,34 @@ class DeliverySink implements FrameSink {
   }
 }
 
-type Intake = { sink: DeliverySink; detach: () => void; updatedAt: string };
-type Due = DeliveryRow & { url: string; secret: string; max_attempts: number | null };
+type Intake = { sink: DeliverySink; detach: () => void; updatedAt: number };
+
+/** How much of a refusing receiver's answer `lastError` keeps: enough to say why, never a whole page. */
+export const ERROR_BODY_CHARS = 200;
+
+/**
+ * The start of a response body, at most `chars` characters on one line: reads no more than it
+ * needs of a large or endless body, then lets the rest go.
+ */
+async function bodyStart(response: Response, chars: number): Promise<string> {
+  if (!response.body) return "";
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  try {
+    while (text.length < chars * 4) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+  } catch {
+    // what arrived before the error is all there is
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  const line = text.replace(/\s+/g, " ").trim();
+  return line.length > chars ? `${line.slice(0, chars)}…` : line;
+}
 
 /** The dispatcher of one process; only the lock holder runs intake and sender. */
 export class WebhookDispatcher {
@@ -126,14 +150,10 @@ export class WebhookDispatcher {
   private readonly aborter = new AbortController();
 
   constructor(
-    readonly sql: SqlClient,
+    readonly repository: WebhookRepository,
     private readonly sources: (kind: StreamKind) => StreamSource,
     readonly options: DispatcherOptions,
   ) {}
-
-  private get s() {
-    return `"${this.options.schema}"`;
-  }
 
   start() {
     this.loop ??= this.run();
@@ -151,7 +171,7 @@ export class WebhookDispatcher {
     this.wake();
     for (const id of [...this.intakes.keys()]) this.detach(id);
     await Promise.race([this.loop, sleep(2_000)]);
-    await this.sql.close();
+    await this.repository.sql.close();
   }
 
   private async run() {
@@ -160,7 +180,7 @@ export class WebhookDispatcher {
         const now = Date.now();
         if (!this.leader && now - this.lastLeaderTry > 5_000) {
           this.lastLeaderTry = now;
-          this.leader = await this.sql.acquireLeadership(() => {
+          this.leader = await this.repository.sql.acquireLeadership(() => {
             this.leader = false;
             this.options.log("webhooks: lost the delivery lock; another process may deliver now");
             for (const id of [...this.intakes.keys()]) this.detach(id);
@@ -174,9 +194,7 @@ export class WebhookDispatcher {
           }
           if (now - this.lastPrune >= 3_600_000) {
             this.lastPrune = now;
-            await this.sql.query(`DELETE FROM ${this.s}.delivery WHERE status = 'delivered' AND delivered_at < $1`, [
-              now - this.options.retentionMs,
-            ]);
+            await this.repository.pruneDelivered(now - this.options.retentionMs);
           }
           await this.sendDue();
         }
@@ -203,12 +221,12 @@ export class WebhookDispatcher {
 
   /** Attaches intake to every enabled subscription, re-attaches changed ones, detaches the rest. */
   private async syncIntakes() {
-    const rows = await this.sql.query<SubscriptionRow>(`SELECT * FROM ${this.s}.subscription WHERE enabled`);
+    const rows = await this.repository.subscriptions(true);
     this.enabledCount = rows.length;
     const wanted = new Map(rows.map((row) => [row.id, row]));
     for (const [id, intake] of this.intakes) {
       const row = wanted.get(id);
-      if (!row || String(row.updated_at) !== intake.updatedAt) this.detach(id);
+      if (!row || row.updatedAt !== intake.updatedAt) this.detach(id);
     }
     for (const row of rows) if (!this.intakes.has(row.id)) this.attach(row);
   }
@@ -221,14 +239,13 @@ export class WebhookDispatcher {
     intake.detach();
   }
 
-  private attach(row: SubscriptionRow) {
-    const kind = row.stream as StreamKind;
+  private attach(row: Subscription) {
+    const kind = row.stream;
     const sink = new DeliverySink(this, { id: row.id, kind });
-    const intake: Intake = { sink, detach: () => {}, updatedAt: String(row.updated_at) };
+    const intake: Intake = { sink, detach: () => {}, updatedAt: row.updatedAt };
     this.intakes.set(row.id, intake);
     const source = this.sources(kind);
-    const filters = typeof row.filters === "string" ? JSON.parse(row.filters) : row.filters;
-    const filter = filterFromJson(kind, filters);
+    const filter = filterFromJson(kind, row.filters);
     (async () => {
       await source.ready();
       if (!sink.open || !source.current) return;
@@ -237,16 +254,10 @@ export class WebhookDispatcher {
       if (cursor === null || floor === null) {
         // First start: "now" is the table's tail at this moment; "0" the beginning; else the cursor given.
         floor = cursor = row.start === "now" ? source.tail : row.start;
-        await this.sql.query(
-          `UPDATE ${this.s}.subscription SET floor = $2, cursor = $3 WHERE id = $1 AND cursor IS NULL`,
-          [row.id, floor, cursor],
-        );
+        await this.repository.setStart(row.id, floor, cursor);
       }
       // Which unfinalized rows were queued already (the last frame of a row says if it still stands).
-      const queued = await this.sql.query<{ cursor: string; kind: string }>(
-        `SELECT cursor, kind FROM ${this.s}.delivery WHERE subscription_id = $1 AND cursor > $2 ORDER BY id`,
-        [row.id, source.current.finalized],
-      );
+      const queued = await this.repository.queuedAfter(row.id, source.current.finalized);
       const last = new Map(queued.map((frame) => [frame.cursor, frame.kind]));
       const delivered = new Set([...last].filter(([, frameKind]) => frameKind === "event").map(([id]) => id));
       const resumeAt = cursor;
@@ -268,33 +279,16 @@ export class WebhookDispatcher {
 
   /** Writes frames as pending deliveries and moves the subscription's cursor, atomically. */
   async persist(subscription: { id: string; kind: StreamKind }, frames: Frame[]) {
-    const now = Date.now();
-    const values: unknown[] = [];
-    const tuples: string[] = [];
-    for (const frame of frames) {
-      const n = values.length;
-      values.push(
-        subscription.id,
-        frame.kind,
-        deliveryEventId(subscription.kind, frame),
-        frame.row.id,
-        deliveryBody(subscription.kind, subscription.id, frame),
-        now,
-      );
-      tuples.push(`($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, 'pending', 0, $${n + 6}, $${n + 6})`);
-    }
-    const cursor = frames[frames.length - 1].cursor;
-    await this.sql.transaction(async (tx) => {
-      const updated = await tx.query(`UPDATE ${this.s}.subscription SET cursor = $2 WHERE id = $1 RETURNING id`, [
-        subscription.id,
-        cursor,
-      ]);
-      if (updated.length === 0) return; // deleted meanwhile
-      await tx.query(
-        `INSERT INTO ${this.s}.delivery (subscription_id, kind, event_id, cursor, body, status, attempts, next_attempt_at, created_at) VALUES ${tuples.join(", ")}`,
-        values,
-      );
-    });
+    await this.repository.queue(
+      subscription.id,
+      frames.map((frame) => ({
+        kind: frame.kind,
+        eventId: deliveryEventId(subscription.kind, frame),
+        cursor: frame.row.id,
+        body: deliveryBody(subscription.kind, subscription.id, frame),
+      })),
+      frames[frames.length - 1].cursor,
+    );
   }
 
   private async sendDue() {
@@ -302,13 +296,7 @@ export class WebhookDispatcher {
     if (this.enabledCount === 0) return;
     const free = this.options.maxInFlight - this.inFlight.size;
     if (free <= 0) return;
-    const due = await this.sql.query<Due>(
-      `SELECT d.*, s.url, s.secret, s.max_attempts FROM ${this.s}.delivery d
-       JOIN ${this.s}.subscription s ON s.id = d.subscription_id
-       WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND s.enabled
-       ORDER BY d.next_attempt_at, d.id LIMIT $2`,
-      [Date.now(), free + this.inFlight.size],
-    );
+    const due = await this.repository.due(Date.now(), free + this.inFlight.size);
     const perSubscription = new Map<string, number>();
     for (const subscriptionId of this.inFlight.values()) {
       perSubscription.set(subscriptionId, (perSubscription.get(subscriptionId) ?? 0) + 1);
@@ -316,10 +304,10 @@ export class WebhookDispatcher {
     for (const delivery of due) {
       const id = String(delivery.id);
       if (this.inFlight.has(id) || this.inFlight.size >= this.options.maxInFlight) continue;
-      const count = perSubscription.get(delivery.subscription_id) ?? 0;
+      const count = perSubscription.get(delivery.subscriptionId) ?? 0;
       if (count >= this.options.maxInFlightPerSubscription) continue;
-      perSubscription.set(delivery.subscription_id, count + 1);
-      this.inFlight.set(id, delivery.subscription_id);
+      perSubscription.set(delivery.subscriptionId, count + 1);
+      this.inFlight.set(id, delivery.subscriptionId);
       this.attempt(delivery)
         .catch((error) => this.options.log(`webhooks: delivery ${id}: ${(error as Error).message}`))
         .finally(() => {
@@ -329,16 +317,12 @@ export class WebhookDispatcher {
     }
   }
 
-  private async attempt(delivery: Due) {
+  private async attempt(delivery: DueDelivery) {
     // Claim the row as read: a `sendDue` whose SELECT ran while an earlier attempt of this delivery
     // was in flight can return the row still pending, after that attempt has finished and left
     // `inFlight`; sending it again would repeat the same attempt. The claim also moves the row's
     // next attempt past the timeout, so a crash mid-attempt leaves it to be retried, not lost.
-    const claimed = await this.sql.query(
-      `UPDATE ${this.s}.delivery SET next_attempt_at = $3 WHERE id = $1 AND status = 'pending' AND attempts = $2 RETURNING id`,
-      [delivery.id, delivery.attempts, Date.now() + this.options.timeoutMs + 1_000],
-    );
-    if (claimed.length === 0) return;
+    if (!(await this.repository.claim(delivery, Date.now() + this.options.timeoutMs + 1_000))) return;
     const attempts = delivery.attempts + 1;
     let status: number | undefined;
     let error: string | undefined;
@@ -351,7 +335,7 @@ export class WebhookDispatcher {
           "content-type": "application/json",
           "user-agent": "openledger-webhooks/1",
           "x-openledger-signature": signatureHeader(delivery.secret, delivery.body),
-          "x-openledger-event-id": delivery.event_id,
+          "x-openledger-event-id": delivery.eventId,
           "x-openledger-event-type": delivery.kind === "retracted" ? "retracted" : "event",
           "x-openledger-delivery-id": String(delivery.id),
           "x-openledger-attempt": String(attempts),
@@ -359,8 +343,13 @@ export class WebhookDispatcher {
         body: delivery.body,
       });
       status = response.status;
-      await response.body?.cancel().catch(() => {});
-      if (status < 200 || status >= 300) error = `HTTP ${status}`;
+      if (status < 200 || status >= 300) {
+        // The receiver's own words say why ("token expired"): keep their start beside the status.
+        const said = await bodyStart(response, ERROR_BODY_CHARS);
+        error = said ? `HTTP ${status}: ${said}` : `HTTP ${status}`;
+      } else {
+        await response.body?.cancel().catch(() => {});
+      }
     } catch (caught) {
       if (this.stopped) return; // aborted by shutdown: stays pending, as it was
       error =
@@ -371,57 +360,17 @@ export class WebhookDispatcher {
     const now = Date.now();
     this.attempts[error === undefined ? "delivered" : "failed"] += 1;
     if (error === undefined) {
-      await this.sql.query(
-        `UPDATE ${this.s}.delivery SET status = 'delivered', attempts = $2, last_status = $3, last_error = NULL, delivered_at = $4 WHERE id = $1`,
-        [delivery.id, attempts, status, now],
-      );
+      await this.repository.markDelivered(delivery.id, attempts, status ?? 0, now);
       return;
     }
-    const policy = { ...this.options.backoff, maxAttempts: delivery.max_attempts ?? this.options.backoff.maxAttempts };
+    const policy = { ...this.options.backoff, maxAttempts: delivery.maxAttempts ?? this.options.backoff.maxAttempts };
     const delay = nextRetryDelay(policy, attempts);
-    await this.sql.query(
-      `UPDATE ${this.s}.delivery SET status = $2, attempts = $3, last_status = $4, last_error = $5, next_attempt_at = $6 WHERE id = $1`,
-      [
-        delivery.id,
-        delay === undefined ? "failed" : "pending",
-        attempts,
-        status ?? null,
-        error.slice(0, 500),
-        now + (delay ?? 0),
-      ],
+    await this.repository.markFailed(
+      delivery.id,
+      attempts,
+      status ?? null,
+      error,
+      delay === undefined ? undefined : now + delay,
     );
   }
-}
-
-/** The JSON of a subscription for the admin API (the secret is never shown back, except on creation). */
-export function subscriptionJson(row: SubscriptionRow, counts?: Record<string, number>) {
-  const filters = typeof row.filters === "string" ? JSON.parse(row.filters) : row.filters;
-  return {
-    id: row.id,
-    url: row.url,
-    stream: row.stream,
-    filters,
-    confirmations: row.confirmations,
-    maxAttempts: row.max_attempts,
-    enabled: row.enabled,
-    origin: row.origin,
-    start: row.start === "" ? "0" : row.start,
-    cursor: row.cursor,
-    createdAt: new Date(Number(row.created_at)).toISOString(),
-    deliveries: counts ?? undefined,
-  };
-}
-
-/** Column values of a subscription spec. */
-export function specColumns(spec: SubscriptionSpec) {
-  return {
-    url: spec.url,
-    secret: spec.secret,
-    stream: spec.kind,
-    filters: JSON.stringify(filterToJson(spec.filter)),
-    confirmations: spec.confirmations,
-    max_attempts: spec.maxAttempts ?? null,
-    enabled: spec.enabled,
-    start: spec.start.kind === "now" ? "now" : spec.start.cursor,
-  };
 }

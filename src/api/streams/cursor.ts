@@ -3,13 +3,12 @@
  * checkpoint, 75 digits (block timestamp 10, chain id 16, block number 16, transaction index 16,
  * event type 1, log index 16) that sort in chain order as plain strings, in JavaScript and in
  * PostgreSQL alike. Pure: no Ponder import, so the unit tests and the example bot can use it.
+ * The checkpoint's layout is Ponder's: src/api/ponder-internals.ts reads it.
  */
-
-/** Length of a Ponder checkpoint, hence of every cursor. */
-export const CHECKPOINT_LENGTH = 75;
+import { CHECKPOINT_LENGTH, checkpointBlockNumber, checkpointChainId } from "../ponder-internals.js";
 
 /** A row id, derived ids (`<checkpoint>:<n>`) included: they sort right after their event's id. */
-const CURSOR_PATTERN = /^\d{75}(?::\d{1,6})?$/;
+const CURSOR_PATTERN = new RegExp(`^\\d{${CHECKPOINT_LENGTH}}(?::\\d{1,6})?$`);
 
 /**
  * Where a stream starts: after a cursor (exclusive), from the very first row ("" sorts before every
@@ -37,14 +36,14 @@ export function isCursor(value: string): boolean {
   return CURSOR_PATTERN.test(value);
 }
 
-/** The chain id encoded in a checkpoint (digits 11 to 26). */
+/** The chain id encoded in a cursor. */
 export function chainIdOfCursor(cursor: string): number {
-  return Number(cursor.slice(10, 26));
+  return checkpointChainId(cursor);
 }
 
-/** The block number encoded in a checkpoint (digits 27 to 42). */
+/** The block number encoded in a cursor. */
 export function blockNumberOfCursor(cursor: string): bigint {
-  return BigInt(cursor.slice(26, 42));
+  return checkpointBlockNumber(cursor);
 }
 
 /**

@@ -13,8 +13,8 @@
  * row that is no longer there. A row leaves its memory once Ponder finalizes its block.
  */
 import { createHash } from "node:crypto";
-import { chainIdOfCursor, maxCursor } from "./stream-cursor.js";
-import { matchesFilter, type StreamFilter, type StreamRow } from "./stream-filters.js";
+import { chainIdOfCursor, maxCursor } from "./cursor.js";
+import { matchesFilter, type StreamFilter, type StreamRow } from "./filters.js";
 
 /** Where the indexer is: from Ponder's `_ponder_meta` and `_ponder_checkpoint` tables. */
 export type IndexerState = {
@@ -351,17 +351,6 @@ export class StreamConsumer {
     if (this.assumedUpTo !== "" && update.latest >= this.assumedUpTo) this.assumedUpTo = "";
     return frames;
   }
-}
-
-/**
- * Blocks after which Ponder 0.16 treats a block as final (its `getFinalityBlockCount`): the most
- * `confirmations` a stream accepts. Mirrors node_modules/ponder/src/utils/finality.ts.
- */
-export function finalityDepth(chainId: number): number {
-  if ([1, 3, 4, 5, 42, 11155111].includes(chainId)) return 65;
-  if ([137, 80001].includes(chainId)) return 200;
-  if ([42161, 42170, 421611, 421613].includes(chainId)) return 240;
-  return 30;
 }
 
 /** Where a consumer's frames go: an SSE connection, or a webhook subscription's delivery queue. */

@@ -1,14 +1,16 @@
 /**
  * The StreamStore of the API process: reads the `slash` and `activity` tables and Ponder's own
- * checkpoint and meta tables through `db` from "ponder:api" (read-only; on PostgreSQL its
- * connections' search path is the indexer's schema, on PGlite src/api/index.ts pins it per query).
+ * checkpoint and meta tables (through src/api/ponder-internals.ts) with `db` from "ponder:api"
+ * (read-only; on PostgreSQL its connections' search path is the indexer's schema, on PGlite
+ * src/api/index.ts pins it per query).
  */
 import { db } from "ponder:api";
 import { activity, slash } from "ponder:schema";
 import type { SQL } from "drizzle-orm";
 import { and, asc, eq, gt, gte, inArray, lte, sql } from "ponder";
-import type { IndexerState, StreamStore } from "./stream-core.js";
-import type { StreamFilter, StreamKind, StreamRow } from "./stream-filters.js";
+import { checkpointBlockNumber, type ReadQuery, readIndexerProgress } from "../ponder-internals.js";
+import type { IndexerState, StreamStore } from "./core.js";
+import type { StreamFilter, StreamKind, StreamRow } from "./filters.js";
 
 type Rows<T> = { rows: T[] };
 
@@ -17,27 +19,19 @@ type Rows<T> = { rows: T[] };
  * `finalized` are the least of the chains' (every row below is indexed, or final, on every chain: a
  * chain that is behind can still insert rows above them, never below), and `heads` has each chain's.
  */
-async function indexerState(): Promise<IndexerState | undefined> {
-  const result = (await db.execute(sql`
-    SELECT c.chain_id AS "chainId", c.latest_checkpoint AS "latest", c.finalized_checkpoint AS "finalized",
-      (SELECT (m.value->>'is_ready')::int FROM _ponder_meta m WHERE m.key = 'app') AS "ready"
-    FROM _ponder_checkpoint c ORDER BY c.chain_id`)) as unknown as Rows<{
-    chainId: number | string;
-    latest: string;
-    finalized: string;
-    ready: number | null;
-  }>;
-  const first = result.rows[0];
-  if (!first) return undefined;
+async function indexerState(read: ReadQuery): Promise<IndexerState | undefined> {
+  const progress = await readIndexerProgress(read);
+  const first = progress?.chains[0];
+  if (!progress || !first) return undefined;
   // Checkpoints are fixed-width strings: they sort as text.
   const least = (values: string[]) => [...values].sort()[0]!;
   return {
-    ready: first.ready === 1,
-    chainId: Number(first.chainId),
-    head: BigInt(first.latest.slice(26, 42)),
-    heads: new Map(result.rows.map((row) => [Number(row.chainId), BigInt(row.latest.slice(26, 42))])),
-    latest: least(result.rows.map((row) => row.latest)),
-    finalized: least(result.rows.map((row) => row.finalized)),
+    ready: progress.ready,
+    chainId: first.chainId,
+    head: checkpointBlockNumber(first.latest),
+    heads: new Map(progress.chains.map((chain) => [chain.chainId, checkpointBlockNumber(chain.latest)])),
+    latest: least(progress.chains.map((chain) => chain.latest)),
+    finalized: least(progress.chains.map((chain) => chain.finalized)),
   };
 }
 
@@ -59,12 +53,12 @@ function activityConditions(filter: StreamFilter): SQL[] {
   return conditions;
 }
 
-/** The store of one stream's table. */
-export function ponderStreamStore(kind: StreamKind): StreamStore {
+/** The store of one stream's table; `read` runs SQL on the API's database (for Ponder's own tables). */
+export function ponderStreamStore(kind: StreamKind, read: ReadQuery): StreamStore {
   const table = kind === "slashes" ? slash : activity;
   const conditions = kind === "slashes" ? slashConditions : activityConditions;
   return {
-    indexerState,
+    indexerState: () => indexerState(read),
     async rowsAfter(after, limit, upTo, filter) {
       const where = [gt(table.id, after)];
       if (upTo !== undefined) where.push(lte(table.id, upTo));

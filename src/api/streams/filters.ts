@@ -3,7 +3,7 @@
  * deep. Parsing is strict, because a typo in a filter would otherwise silently deliver everything or
  * nothing: unknown parameters and malformed values are refused with a message naming them. Pure.
  */
-import { BEGINNING, chainIdOfCursor, parseStart, type StreamStart, stableEventId } from "./stream-cursor.js";
+import { BEGINNING, chainIdOfCursor, parseStart, type StreamStart, stableEventId } from "./cursor.js";
 
 /** The streams: one per table a bot can follow. */
 export type StreamKind = "slashes" | "activity";

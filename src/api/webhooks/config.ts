@@ -5,14 +5,14 @@
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { parseStart, type StreamStart } from "./stream-cursor.js";
+import { parseStart, type StreamStart } from "../streams/cursor.js";
 import {
   filterFromJson,
   STREAM_KINDS,
   type StreamFilter,
   type StreamKind,
   StreamQueryError,
-} from "./stream-filters.js";
+} from "../streams/filters.js";
 
 /** A validated subscription. */
 export type SubscriptionSpec = {
