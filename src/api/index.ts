@@ -1,10 +1,11 @@
-import { db } from "ponder:api";
+import { db, publicClients } from "ponder:api";
 import schema from "ponder:schema";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { client, graphql } from "ponder";
+import { client } from "ponder";
 import { aggregates } from "./aggregates.js";
 import dashboard from "./dashboard.js";
+import { graphqlApi } from "./graphql/index.js";
 import { registerOpenledgerMetrics } from "./metrics.js";
 import { streams } from "./streams.js";
 import { webhooksAdmin } from "./webhooks.js";
@@ -70,7 +71,8 @@ app.use(
       }),
   }),
 );
-app.use("/graphql", graphql({ db, schema }, GRAPHQL_LIMITS));
+// Our GraphQL, generated from ponder.schema.ts: a superset of Ponder's (src/api/graphql, docs/graphql.md).
+app.use("/graphql", graphqlApi({ db, schema, publicClients }, GRAPHQL_LIMITS));
 // Read-only SQL over HTTP for @ponder/client: Ponder parses each query and refuses writes, but
 // answers a refused or failing query with a 500; it is the client's query that is wrong, so 400.
 // The same for live queries (/sql/live), where a "sql" parameter that is not JSON threw (a 500).
