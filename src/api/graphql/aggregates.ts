@@ -67,9 +67,11 @@ export type AggregateArgs = {
 export type Wanted = { count: boolean; functions: Partial<Record<AggregateFunction, Set<string>>> };
 
 function aggregateExpression(fn: AggregateFunction, column: Column): SQL {
-  // ::numeric first, so integer sums cannot overflow and averages keep every digit; trim_scale drops
-  // the trailing zeros of an average, so whole values print as integers.
-  if (fn === "avg") return sql`trim_scale(avg(${column}::numeric))::text`;
+  // ::numeric first, so integer sums cannot overflow. An average is the exact sum over the count,
+  // rounded to 18 decimal places (a scale-20 dividend makes PostgreSQL divide to at least 20 places);
+  // trim_scale drops trailing zeros, so whole values print as integers.
+  if (fn === "avg")
+    return sql`trim_scale(round(sum(${column}::numeric)::numeric(120, 20) / nullif(count(${column}), 0), 18))::text`;
   return sql.raw(fn).append(sql`(${column}::numeric)::text`);
 }
 

@@ -69,19 +69,27 @@ const SUFFIXES_LONGEST_FIRST = Object.values(CONDITION_SUFFIXES)
 export const RELATION_SUFFIXES = { one: ["_"], many: ["_some", "_every", "_none"] } as const;
 
 /** A table, or an alias of it, whose columns conditions refer to. */
-export type Source = { info: TableInfo; table: PgTable; column: (key: string) => Column };
+export type Source = {
+  info: TableInfo;
+  /** The table, or its alias (what a join takes). */
+  table: PgTable;
+  /** What a FROM clause of a subquery says: the table, with its alias if any. */
+  from: SQL;
+  column: (key: string) => Column;
+};
 
 /** The table itself as a source. */
 export function tableSource(info: TableInfo): Source {
-  return { info, table: info.table, column: (key) => info.columns[key]! };
+  return { info, table: info.table, from: sql`${info.table}`, column: (key) => info.columns[key]! };
 }
 
 let aliasCounter = 0;
 /** A fresh alias of a table (unique names, so nested subqueries never shadow an outer table). */
 export function aliasedSource(info: TableInfo, prefix: string): Source {
   aliasCounter = (aliasCounter + 1) % 1_000_000;
-  const aliased = alias(info.table, `${prefix}${aliasCounter}`) as unknown as PgTable & Record<string, Column>;
-  return { info, table: aliased, column: (key) => aliased[key]! };
+  const name = `${prefix}${aliasCounter}`;
+  const aliased = alias(info.table, name) as unknown as PgTable & Record<string, Column>;
+  return { info, table: aliased, from: sql`${info.table} ${sql.identifier(name)}`, column: (key) => aliased[key]! };
 }
 
 /** `outer.own = inner.other` for every join pair of a relation. */
@@ -149,7 +157,7 @@ function buildRelationCondition(
   const nested = buildWhere(tables, inner, value as Where, { ...depth, relations: depth.relations + 1 });
   const join = joinCondition(relation, source, inner);
   const exists = (condition: SQL | undefined) =>
-    sql`exists (select 1 from ${inner.table} where ${and(join, condition)})`;
+    sql`exists (select 1 from ${inner.from} where ${and(join, condition)})`;
   switch (suffix) {
     case "_":
     case "_some":

@@ -172,7 +172,7 @@ function afterCondition(keys: SortKey[], values: unknown[], flip: boolean): SQL 
 /** A page of a list, in Ponder's shape. */
 export type Page = {
   items: Record<string, unknown>[];
-  totalCount: Promise<number> | number | null;
+  totalCount: number | null;
   pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
 };
 
@@ -212,22 +212,24 @@ export async function listRows(
   const joined = new Map<string, { relation: RelationInfo; source: Source }>();
   for (const key of keys) if (key.join) joined.set(key.join.relation.name, key.join);
 
-  const total =
+  // Both statements at once; Promise.all also keeps a failure of the count from going unhandled.
+  const [rows, total] = await Promise.all([
+    runStatement(runner, (db) => {
+      let query = db.select(fields).from(info.table);
+      for (const { relation, source } of joined.values())
+        query = query.leftJoin(source.table, joinCondition(relation, tableSource(info), source));
+      return query
+        .where(and(filter, cursorCondition))
+        .orderBy(...order)
+        .limit(limit + 1)
+        .offset(offset);
+    }),
     wantTotal
-      ? runStatement(runner, (db) =>
-          db.select({ count: sql<number>`count(*)::int` }).from(info.table).where(filter),
-        ).then((rows) => Number(rows[0]?.count ?? 0))
-      : null;
-  const rows = await runStatement(runner, (db) => {
-    let query = db.select(fields).from(info.table);
-    for (const { relation, source } of joined.values())
-      query = query.leftJoin(source.table, joinCondition(relation, tableSource(info), source));
-    return query
-      .where(and(filter, cursorCondition))
-      .orderBy(...order)
-      .limit(limit + 1)
-      .offset(offset);
-  });
+      ? runStatement(runner, (db) => db.select({ count: sql<number>`count(*)::int` }).from(info.table).where(filter)).then(
+          (counted) => Number(counted[0]?.count ?? 0),
+        )
+      : null,
+  ]);
 
   const more = rows.length > limit;
   if (more) rows.pop();

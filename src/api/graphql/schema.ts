@@ -356,7 +356,8 @@ export function buildSchema(schemaModule: Record<string, unknown>, blockHash: Bl
   };
 
   return new GraphQLSchema({
-    types: [GraphQLJSON, GraphQLBigInt, PageInfo, Meta, ...Object.values(domainScalars)],
+    // Float stays declared (nothing returns it) so that `$chainId: Float!` variables of older queries parse.
+    types: [GraphQLJSON, GraphQLBigInt, GraphQLFloat, PageInfo, Meta, ...Object.values(domainScalars)],
     query: new GraphQLObjectType({ name: "Query", description: "Every table of the indexer, read-only.", fields: queryFields }),
   });
 }
@@ -400,7 +401,7 @@ function aggregateField(
   });
   const valuesType = new GraphQLObjectType({
     name: `${info.name}AggregateValues`,
-    description: "Exact decimal strings (sums of OPEN wei stay exact; averages keep every digit up to numeric precision).",
+    description: "Exact decimal strings: sums, minima and maxima exact; averages rounded to 18 decimal places.",
     fields: Object.fromEntries(numeric.map((name) => [name, { type: GraphQLString, description: columnDescription(info, name) }])),
   });
   const groupType = new GraphQLObjectType({
