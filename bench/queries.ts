@@ -418,7 +418,9 @@ function spread<T>(items: T[], count: number): T[] {
 export function featureQueries(ledger: Ledger): BenchQuery[] {
   const invoices = Object.values(ledger.invoices);
   const chainId = ledger.meta.chainId;
-  const contributors = [...new Set(invoices.flatMap((invoice) => invoice.shares.map((share) => share.contributor)))].sort();
+  const contributors = [
+    ...new Set(invoices.flatMap((invoice) => invoice.shares.map((share) => share.contributor))),
+  ].sort();
   const earners = [...new Set(Object.values(ledger.earningsDaily).map((entry) => entry.account))].sort();
   const models = Object.keys(ledger.models).sort();
   const source = "built-in (GraphQL features, docs/graphql.md)";

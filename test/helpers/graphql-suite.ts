@@ -10,7 +10,11 @@ import { type PostgresCluster, startPostgres } from "./postgres.js";
 const SEED = 7;
 const INVOICES = Number(process.env.TEST_GRAPHQL_INVOICES ?? 400);
 
-type Page<T> = { items: T[]; totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string | null; startCursor: string | null; hasPreviousPage: boolean } };
+type Page<T> = {
+  items: T[];
+  totalCount: number;
+  pageInfo: { hasNextPage: boolean; endCursor: string | null; startCursor: string | null; hasPreviousPage: boolean };
+};
 
 /** ISO week start (Monday 00:00 UTC) and calendar month start of a unix time, in unix seconds. */
 export function weekStart(seconds: number): number {
@@ -160,9 +164,13 @@ export function graphqlSuite(database: "pglite" | "postgres") {
 
     it("filters by to-many relations: _some, _every, _none, nested, with AND/OR", async () => {
       const byCaller = new Map<string, LedgerInvoice[]>();
-      for (const i of invoices()) byCaller.set(i.caller.toLowerCase(), [...(byCaller.get(i.caller.toLowerCase()) ?? []), i]);
+      for (const i of invoices())
+        byCaller.set(i.caller.toLowerCase(), [...(byCaller.get(i.caller.toLowerCase()) ?? []), i]);
       const callersWhere = (test: (list: LedgerInvoice[]) => boolean) =>
-        [...byCaller].filter(([, list]) => test(list)).map(([caller]) => caller).sort();
+        [...byCaller]
+          .filter(([, list]) => test(list))
+          .map(([caller]) => caller)
+          .sort();
       const accounts = async (where: Record<string, unknown>) =>
         (
           await ok<{ accounts: Page<{ address: string }> }>(
@@ -182,7 +190,9 @@ export function graphqlSuite(database: "pglite" | "postgres") {
         callersWhere((list) => !list.some((i) => i.status === "settled")),
       );
       expect(
-        await accounts({ OR: [{ callerInvoices_some: { status: "voided" } }, { callerInvoices_some: { sloMet: false } }] }),
+        await accounts({
+          OR: [{ callerInvoices_some: { status: "voided" } }, { callerInvoices_some: { sloMet: false } }],
+        }),
       ).toEqual(callersWhere((list) => list.some((i) => i.status === "voided" || !i.sloMet)));
 
       // Nested: models with an invoice on which a given contributor has a ROUTER share.
@@ -233,7 +243,12 @@ export function graphqlSuite(database: "pglite" | "postgres") {
         let after: string | null = null;
         let lastPage: Page<{ invoiceId: string }> | undefined;
         for (let pages = 0; pages < 2_000; pages++) {
-          const data: { invoices: Page<{ invoiceId: string }> } = await ok(query, { w: filter.where, o: orderBy, n: limit, after });
+          const data: { invoices: Page<{ invoiceId: string }> } = await ok(query, {
+            w: filter.where,
+            o: orderBy,
+            n: limit,
+            after,
+          });
           forward.push(...data.invoices.items.map((i) => i.invoiceId));
           lastPage = data.invoices;
           if (!data.invoices.pageInfo.hasNextPage) break;
@@ -245,7 +260,12 @@ export function graphqlSuite(database: "pglite" | "postgres") {
         const backward: string[] = [...(lastPage?.items.map((i) => i.invoiceId) ?? [])];
         let before = lastPage?.pageInfo.startCursor ?? null;
         while (before !== null) {
-          const data: { invoices: Page<{ invoiceId: string }> } = await ok(query, { w: filter.where, o: orderBy, n: limit, before });
+          const data: { invoices: Page<{ invoiceId: string }> } = await ok(query, {
+            w: filter.where,
+            o: orderBy,
+            n: limit,
+            before,
+          });
           backward.unshift(...data.invoices.items.map((i) => i.invoiceId));
           before = data.invoices.pageInfo.hasPreviousPage ? data.invoices.pageInfo.startCursor : null;
         }
@@ -254,7 +274,11 @@ export function graphqlSuite(database: "pglite" | "postgres") {
     });
 
     it("pages through the issue's example (settledAt desc, 7 per page) over all 60 invoices", async () => {
-      for (const [orderBy, direction] of [["settledAt", "desc"], ["settledAt", "asc"], ["bundleId", "asc"]]) {
+      for (const [orderBy, direction] of [
+        ["settledAt", "desc"],
+        ["settledAt", "asc"],
+        ["bundleId", "asc"],
+      ]) {
         const seen: string[] = [];
         let after: string | null = null;
         for (;;) {
@@ -273,7 +297,7 @@ export function graphqlSuite(database: "pglite" | "postgres") {
     });
 
     it("sorts shares by their invoice's column (invoice__settledAt desc, then position)", async () => {
-      const shares = invoices().flatMap((i) => i.shares.map((s, position) => ({ i, position })));
+      const shares = invoices().flatMap((i) => i.shares.map((_s, position) => ({ i, position })));
       const expected = shares
         .sort(
           (a, b) =>
@@ -365,9 +389,9 @@ export function graphqlSuite(database: "pglite" | "postgres") {
         const key = `${row.role}|${row.day * 86_400}`;
         daily.set(key, (daily.get(key) ?? 0n) + BigInt(row.amount));
       }
-      const payouts = await ok<{ payoutAggregate: { key: { role: number }; bucket: string; sum: { amount: string } }[] }>(
-        "{ payoutAggregate(groupBy: [role], interval: day, limit: 1000) { key { role } bucket sum { amount } } }",
-      );
+      const payouts = await ok<{
+        payoutAggregate: { key: { role: number }; bucket: string; sum: { amount: string } }[];
+      }>("{ payoutAggregate(groupBy: [role], interval: day, limit: 1000) { key { role } bucket sum { amount } } }");
       const nonZero = payouts.payoutAggregate.filter((g) => g.sum.amount !== "0");
       expect(new Map(nonZero.map((g) => [`${g.key.role}|${g.bucket}`, BigInt(g.sum.amount)]))).toEqual(
         new Map([...daily].filter(([, amount]) => amount !== 0n)),
@@ -378,7 +402,14 @@ export function graphqlSuite(database: "pglite" | "postgres") {
         "{ invoiceAggregate { count sum { amount } } }",
       );
       expect(all.invoiceAggregate).toEqual([
-        { count: INVOICES, sum: { amount: invoices().reduce((sum, i) => sum + BigInt(i.amount), 0n).toString() } },
+        {
+          count: INVOICES,
+          sum: {
+            amount: invoices()
+              .reduce((sum, i) => sum + BigInt(i.amount), 0n)
+              .toString(),
+          },
+        },
       ]);
     });
 
@@ -387,9 +418,9 @@ export function graphqlSuite(database: "pglite" | "postgres") {
         /"Settled" is not a valid InvoiceStatus; expected one of "issued", "scheduled", "settled", "voided"/,
       );
       expect(await refused("{ payouts(where: { role: 9 }) { totalCount } }")).toMatch(/not a valid Role/);
-      expect(await refused('query ($s: String) { invoices(where: { status: $s }) { totalCount } }', { s: "Settled" })).toMatch(
-        /not a valid InvoiceStatus/,
-      );
+      expect(
+        await refused("query ($s: String) { invoices(where: { status: $s }) { totalCount } }", { s: "Settled" }),
+      ).toMatch(/not a valid InvoiceStatus/);
       const one = ledger.invoices["5"]!;
       for (const type of ["Int!", "Float!"]) {
         const data = await ok<{ invoice: { invoiceId: string; status: string; chainId: number } }>(
@@ -407,7 +438,12 @@ export function graphqlSuite(database: "pglite" | "postgres") {
 
       const schema = await ok<{
         __schema: {
-          types: { name: string; kind: string; description: string | null; fields: { name: string; description: string | null }[] | null }[];
+          types: {
+            name: string;
+            kind: string;
+            description: string | null;
+            fields: { name: string; description: string | null }[] | null;
+          }[];
         };
       }>("{ __schema { types { name kind description fields { name description } } } }");
       const missing = schema.__schema.types
@@ -425,7 +461,11 @@ export function graphqlSuite(database: "pglite" | "postgres") {
       const data = await ok<{
         _meta: {
           status: Record<string, { id: number }>;
-          chains: { chainId: number; block: { number: string; hash: string; timestamp: string }; hasIndexingErrors: boolean }[];
+          chains: {
+            chainId: number;
+            block: { number: string; hash: string; timestamp: string };
+            hasIndexingErrors: boolean;
+          }[];
         };
       }>("{ _meta { status chains { chainId block { number hash timestamp } hasIndexingErrors } } }");
       expect(data._meta.chains).toHaveLength(1);
@@ -443,23 +483,31 @@ export function graphqlSuite(database: "pglite" | "postgres") {
     });
 
     it("keeps hostile arguments inside the limits: a clear error or an answer, never a 5xx", async () => {
-      let deep = "{ status: \"settled\" }";
+      let deep = '{ status: "settled" }';
       for (let i = 0; i < 6; i++) deep = `{ shares_some: { invoice_: ${deep} } }`;
       expect(await refused(`{ invoices(where: ${deep}) { totalCount } }`)).toMatch(/Relation filter depth limit of 4/);
       const columns = "chainId invoiceId caller modelId agentId provider holder status amount";
-      expect(await refused(`{ invoiceAggregate(groupBy: [${columns}]) { count } }`)).toMatch(/groupBy limit of 8 columns/);
+      expect(await refused(`{ invoiceAggregate(groupBy: [${columns}]) { count } }`)).toMatch(
+        /groupBy limit of 8 columns/,
+      );
       const wide = await ok<{ invoiceAggregate: unknown[] }>(
         `{ invoiceAggregate(groupBy: [invoiceId caller modelId agentId provider holder status amount], interval: hour, limit: 1000) { count sum { amount paid tax } avg { latencyMs } } }`,
       );
       expect(wide.invoiceAggregate.length).toBe(Math.min(1000, INVOICES));
       expect(await refused("{ activityAggregate(groupBy: [id], limit: 5000) { count } }")).toMatch(/limit.*1000/);
-      expect(await refused('{ invoices(orderBy: "nope; DROP TABLE invoice") { totalCount } }')).toMatch(/Unknown column/);
-      expect(await refused('{ invoices(orderBy: "shares__position") { totalCount } }')).toMatch(/not a to-one relation/);
+      expect(await refused('{ invoices(orderBy: "nope; DROP TABLE invoice") { totalCount } }')).toMatch(
+        /Unknown column/,
+      );
+      expect(await refused('{ invoices(orderBy: "shares__position") { totalCount } }')).toMatch(
+        /not a to-one relation/,
+      );
       const cursorOfOtherOrder = (
         await ok<{ invoices: Page<unknown> }>('{ invoices(orderBy: "amount", limit: 1) { pageInfo { endCursor } } }')
       ).invoices.pageInfo.endCursor;
       expect(
-        await refused("query ($c: String) { invoices(orderBy: \"paid\", after: $c) { totalCount } }", { c: cursorOfOtherOrder }),
+        await refused('query ($c: String) { invoices(orderBy: "paid", after: $c) { totalCount } }', {
+          c: cursorOfOtherOrder,
+        }),
       ).toMatch(/Invalid cursor: it was made for the order/);
       const everything = await ok<{ activityAggregate: { count: number }[] }>(
         "{ activityAggregate(groupBy: [type], interval: week, limit: 1000) { count sum { amount } max { amount } } }",
@@ -480,7 +528,9 @@ export function graphqlSuite(database: "pglite" | "postgres") {
           const heavy = await strict.graphql(
             "{ activityAggregate(groupBy: [id, txHash, account, counterparty, type, amount, invoiceId, bundleId], interval: hour, limit: 1000) { count sum { amount } avg { amount logIndex } } }",
           );
-          expect(heavy.errors?.[0]?.message).toMatch(/Statement timeout of 1 ms exceeded \(GRAPHQL_STATEMENT_TIMEOUT_MS\)/);
+          expect(heavy.errors?.[0]?.message).toMatch(
+            /Statement timeout of 1 ms exceeded \(GRAPHQL_STATEMENT_TIMEOUT_MS\)/,
+          );
           const simple = await ponder.graphql<{ invoices: { totalCount: number } }>("{ invoices { totalCount } }");
           expect(simple.data?.invoices.totalCount).toBe(INVOICES);
         } finally {
@@ -501,7 +551,9 @@ export function graphqlSuite(database: "pglite" | "postgres") {
       const examples = docsExamples();
       expect(examples.length).toBeGreaterThanOrEqual(8);
       const variables = {
-        contributor: invoices().find((i) => i.shares.length > 0)!.shares[0]!.contributor.toLowerCase(),
+        contributor: invoices()
+          .find((i) => i.shares.length > 0)!
+          .shares[0]!.contributor.toLowerCase(),
         chainId: ledger.meta.chainId,
       };
       for (const example of examples) {

@@ -111,7 +111,8 @@ export async function aggregateRows(
   }
   fields.__count = sql<number>`count(*)::int`;
   for (const fn of AGGREGATE_FUNCTIONS) {
-    for (const name of wanted.functions[fn] ?? []) fields[`__${fn}_${name}`] = aggregateExpression(fn, info.columns[name]!);
+    for (const name of wanted.functions[fn] ?? [])
+      fields[`__${fn}_${name}`] = aggregateExpression(fn, info.columns[name]!);
   }
   const where = and(buildWhere(tables, tableSource(info), args.where));
   const rows = await runStatement(runner, (db) => {
@@ -119,7 +120,10 @@ export async function aggregateRows(
     const grouped = groupExpressions.length > 0 ? query.groupBy(...groupExpressions) : query;
     const ordered =
       groupExpressions.length > 0
-        ? grouped.orderBy(...(bucket ? [asc(sql`${bucket}::numeric`)] : []), ...groupBy.map((name) => asc(info.columns[name]!)))
+        ? grouped.orderBy(
+            ...(bucket ? [asc(sql`${bucket}::numeric`)] : []),
+            ...groupBy.map((name) => asc(info.columns[name]!)),
+          )
         : grouped;
     return ordered.limit(limit).offset(offset);
   });

@@ -9,10 +9,12 @@ import { type ColumnKind, columnKind, type TableInfo } from "./tables.js";
 
 /** What each table holds (SPEC.md, "The data model"). */
 const TABLES: Record<string, string> = {
-  account: "Totals per address and chain: spent (as caller), earned, claimed, claimable, stake, pending unstake, slashed, invoice counts.",
+  account:
+    "Totals per address and chain: spent (as caller), earned, claimed, claimable, stake, pending unstake, slashed, invoice counts.",
   model: "A registered model: its provider, current terms and lifetime counters.",
   invoice: "An AI-service invoice: parties, service measured, provenance, pricing terms, lifecycle and settlement.",
-  invoiceShare: "A contributor's share of an invoice (by position): role, basis points, and what it was credited at settlement.",
+  invoiceShare:
+    "A contributor's share of an invoice (by position): role, basis points, and what it was credited at settlement.",
   datasetUse: "A dataset an invoice lists (by position).",
   dataset: "A dataset: its datanet and version, how many invoices used it and the tokens served with it.",
   invoiceTransfer: "A change of an invoice's holder (an ERC-721 transfer).",

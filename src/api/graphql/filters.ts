@@ -7,10 +7,10 @@
  * relation and combine with `AND`/`OR`, and every table keeps using its indexes.
  */
 import {
-  type Column,
   and,
   arrayContained,
   arrayContains,
+  type Column,
   eq,
   gt,
   gte,
@@ -173,7 +173,9 @@ function buildRelationCondition(
 }
 
 function buildColumnCondition(source: Source, key: string, rawValue: unknown): SQL | undefined {
-  const suffix = SUFFIXES_LONGEST_FIRST.find((s) => key.endsWith(s) && source.info.columns[key.slice(0, key.length - s.length)]);
+  const suffix = SUFFIXES_LONGEST_FIRST.find(
+    (s) => key.endsWith(s) && source.info.columns[key.slice(0, key.length - s.length)],
+  );
   if (suffix === undefined) throw new GraphQLError(`Invalid query: Where clause contains unknown field ${key}`);
   const columnName = key.slice(0, key.length - suffix.length);
   const column = source.column(columnName);
@@ -185,7 +187,8 @@ function buildColumnCondition(source: Source, key: string, rawValue: unknown): S
   const text = String(value);
   switch (suffix) {
     case "":
-      if (isArrayColumn) return and(arrayContains(column, value as unknown[]), arrayContained(column, value as unknown[]));
+      if (isArrayColumn)
+        return and(arrayContains(column, value as unknown[]), arrayContained(column, value as unknown[]));
       return value === null ? isNull(column) : eq(column, value);
     case "_not":
       if (isArrayColumn)

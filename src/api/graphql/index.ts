@@ -42,10 +42,7 @@ export function graphqlApi(
       ? "postgres"
       : "pglite";
   const runner = { db: db as Database, dialect, timeoutMs: statementTimeoutMs() } as const;
-  const graphqlSchema = buildSchema(
-    schema,
-    rpcBlockHashes(publicClients as Parameters<typeof rpcBlockHashes>[0]),
-  );
+  const graphqlSchema = buildSchema(schema, rpcBlockHashes(publicClients as Parameters<typeof rpcBlockHashes>[0]));
   const yoga = createYoga<Record<string, unknown>, Context>({
     graphqlEndpoint: "*",
     schema: graphqlSchema,

@@ -11,7 +11,21 @@
  * everything strictly after that tuple in this order, so paging visits every row exactly once
  * whatever the order and however many NULLs it has.
  */
-import { asc, type Column, desc, eq, gt, isNotNull, isNull, lt, or, and, type SQL, sql, getTableColumns } from "drizzle-orm";
+import {
+  and,
+  asc,
+  type Column,
+  desc,
+  eq,
+  getTableColumns,
+  gt,
+  isNotNull,
+  isNull,
+  lt,
+  or,
+  type SQL,
+  sql,
+} from "drizzle-orm";
 import { GraphQLError } from "graphql";
 import { aliasedSource, buildWhere, joinCondition, type Source, tableSource } from "./filters.js";
 import { type Runner, runStatement } from "./runner.js";
@@ -80,10 +94,11 @@ export function sortKeys(tables: Record<string, TableInfo>, info: TableInfo, arg
       continue;
     }
     const relation = info.relations[first!];
-    if (!relation || relation.kind !== "one" || !relation.unique)
+    if (relation?.kind !== "one" || !relation.unique)
       throw new GraphQLError(`orderBy "${first}__${second}": "${first}" is not a to-one relation of ${info.name}`);
     const target = tables[relation.target]!;
-    if (!target.columns[second]) throw new GraphQLError(`orderBy "${first}__${second}": ${target.name} has no column "${second}"`);
+    if (!target.columns[second])
+      throw new GraphQLError(`orderBy "${first}__${second}": ${target.name} has no column "${second}"`);
     let source = joins.get(relation.name);
     if (!source) {
       source = aliasedSource(target, "o");
@@ -163,8 +178,9 @@ function afterCondition(keys: SortKey[], values: unknown[], flip: boolean): SQL 
     if (ascending) return value === null ? sql`false` : or(gt(key.column, value), isNull(key.column))!;
     return value === null ? isNotNull(key.column) : lt(key.column, value);
   };
-  const branches = keys.map((key, i) =>
-    and(...keys.slice(0, i).map((previous, j) => equal(previous, values[j])), strictlyAfter(key, values[i]))!,
+  const branches = keys.map(
+    (key, i) =>
+      and(...keys.slice(0, i).map((previous, j) => equal(previous, values[j])), strictlyAfter(key, values[i]))!,
   );
   return or(...branches)!;
 }
@@ -206,9 +222,7 @@ export async function listRows(
 
   const fields: Record<string, unknown> = { ...getTableColumns(info.table) };
   for (const key of keys) if (key.selectedAs) fields[key.selectedAs] = key.column;
-  const order = keys.map((key) =>
-    (key.direction === "asc") !== backwards ? asc(key.column) : desc(key.column),
-  );
+  const order = keys.map((key) => ((key.direction === "asc") !== backwards ? asc(key.column) : desc(key.column)));
   const joined = new Map<string, { relation: RelationInfo; source: Source }>();
   for (const key of keys) if (key.join) joined.set(key.join.relation.name, key.join);
 
@@ -225,9 +239,9 @@ export async function listRows(
         .offset(offset);
     }),
     wantTotal
-      ? runStatement(runner, (db) => db.select({ count: sql<number>`count(*)::int` }).from(info.table).where(filter)).then(
-          (counted) => Number(counted[0]?.count ?? 0),
-        )
+      ? runStatement(runner, (db) =>
+          db.select({ count: sql<number>`count(*)::int` }).from(info.table).where(filter),
+        ).then((counted) => Number(counted[0]?.count ?? 0))
       : null,
   ]);
 

@@ -4,8 +4,9 @@
  * place the GraphQL API reads it. The block hash is not in the checkpoint: it is asked of the chain's
  * RPC (Ponder's own client, cached per block), and is null if the RPC cannot answer.
  */
-import { sql } from "drizzle-orm";
+
 import { anomaly } from "ponder:schema";
+import { sql } from "drizzle-orm";
 import { type Runner, runStatement } from "./runner.js";
 
 /** One chain's progress, as `_meta` answers it. */

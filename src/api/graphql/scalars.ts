@@ -134,7 +134,9 @@ export function checkDomainValue(domain: Domain, value: unknown): string | numbe
   const match = domain.values.find((entry) => entry.value === value);
   if (match) return match.value;
   const valid = domain.values.map((entry) => JSON.stringify(entry.value)).join(", ");
-  throw new GraphQLError(`${JSON.stringify(value)?.slice(0, 80)} is not a valid ${domain.name}; expected one of ${valid}`);
+  throw new GraphQLError(
+    `${JSON.stringify(value)?.slice(0, 80)} is not a valid ${domain.name}; expected one of ${valid}`,
+  );
 }
 
 /** The scalar of a domain: the column's own string or integer, checked against the domain. */

@@ -108,7 +108,10 @@ const Meta = new GraphQLObjectType({
     chainId: { type: GraphQLInt, description: "EIP-155 id of the chain described." },
     block: { type: MetaBlock, description: "Its newest indexed block." },
     hasIndexingErrors: { type: GraphQLBoolean, description: "Whether it has anomaly rows." },
-    chains: { type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(ChainMetaType))), description: "Every chain." },
+    chains: {
+      type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(ChainMetaType))),
+      description: "Every chain.",
+    },
   },
 });
 
@@ -144,14 +147,18 @@ export function buildSchema(schemaModule: Record<string, unknown>, blockHash: Bl
   const tables = readTables(schemaModule);
   const domainScalars = Object.fromEntries(Object.values(DOMAINS).map((domain) => [domain.name, domainScalar(domain)]));
 
-  const scalarOf = (info: TableInfo, name: string): GraphQLScalarType | GraphQLList<GraphQLNonNull<GraphQLScalarType>> => {
+  const scalarOf = (
+    info: TableInfo,
+    name: string,
+  ): GraphQLScalarType | GraphQLList<GraphQLNonNull<GraphQLScalarType>> => {
     const domain = DOMAIN_COLUMNS[`${info.name}.${name}`];
     if (domain) return domainScalars[domain]!;
     const column = info.columns[name]!;
     const kind = columnKind(column);
     if (kind === "list") {
       const base = (column as unknown as { baseColumn: Column }).baseColumn;
-      const inner = columnKind(base) === "bigint" ? GraphQLBigInt : columnKind(base) === "int" ? GraphQLInt : GraphQLString;
+      const inner =
+        columnKind(base) === "bigint" ? GraphQLBigInt : columnKind(base) === "int" ? GraphQLInt : GraphQLString;
       return new GraphQLList(new GraphQLNonNull(inner));
     }
     return baseScalar(kind);
@@ -198,7 +205,10 @@ export function buildSchema(schemaModule: Record<string, unknown>, blockHash: Bl
         'optionally followed by asc or desc ("invoice__issuedAt desc, position"). The primary key ends every order. ' +
         "NULLs come last ascending, first descending.",
     },
-    orderDirection: { type: GraphQLString, description: '"asc" (default) or "desc": the direction of keys without one.' },
+    orderDirection: {
+      type: GraphQLString,
+      description: '"asc" (default) or "desc": the direction of keys without one.',
+    },
     before: { type: GraphQLString, description: "Rows before this cursor (a startCursor)." },
     after: { type: GraphQLString, description: "Rows after this cursor (an endCursor)." },
     limit: { type: GraphQLInt, description: `Rows per page: default 50, at most ${MAX_LIMIT}.` },
@@ -218,7 +228,8 @@ export function buildSchema(schemaModule: Record<string, unknown>, blockHash: Bl
           const type = scalarOf(info, name);
           const kind = columnKind(info.columns[name]!);
           const add = (suffixes: readonly string[], fieldType: GraphQLInputType, what: string) => {
-            for (const suffix of suffixes) fields[`${name}${suffix}`] = { type: fieldType, description: `${name} ${what}${suffix || " equals"}` };
+            for (const suffix of suffixes)
+              fields[`${name}${suffix}`] = { type: fieldType, description: `${name} ${what}${suffix || " equals"}` };
           };
           if (type instanceof GraphQLList) {
             add(CONDITION_SUFFIXES.universal, new GraphQLList(type.ofType.ofType), "");
@@ -230,7 +241,9 @@ export function buildSchema(schemaModule: Record<string, unknown>, blockHash: Bl
           add(CONDITION_SUFFIXES.singular, new GraphQLList(type), "");
           if (kind === "string" || kind === "hex")
             add(
-              kind === "hex" ? CONDITION_SUFFIXES.string.filter((s) => !s.endsWith("_nocase")) : CONDITION_SUFFIXES.string,
+              kind === "hex"
+                ? CONDITION_SUFFIXES.string.filter((s) => !s.endsWith("_nocase"))
+                : CONDITION_SUFFIXES.string,
               type,
               "",
             );
@@ -264,7 +277,10 @@ export function buildSchema(schemaModule: Record<string, unknown>, blockHash: Bl
         const fields: GraphQLFieldConfigMap<Row, Context> = {};
         for (const [name, column] of Object.entries(info.columns)) {
           const type = scalarOf(info, name);
-          fields[name] = { type: column.notNull ? new GraphQLNonNull(type) : type, description: columnDescription(info, name) };
+          fields[name] = {
+            type: column.notNull ? new GraphQLNonNull(type) : type,
+            description: columnDescription(info, name),
+          };
         }
         for (const relation of Object.values(info.relations)) {
           const target = tables[relation.target]!;
@@ -290,7 +306,14 @@ export function buildSchema(schemaModule: Record<string, unknown>, blockHash: Bl
               resolve: (parent, args: ListArgs, context, resolveInfo) => {
                 const inner = tableSource(target);
                 const join = and(...relation.join.map((pair) => eq(inner.column(pair.other), parent[pair.own])));
-                return listRows(context.runner, tables, target, args, join, selectedNames(resolveInfo, []).has("totalCount"));
+                return listRows(
+                  context.runner,
+                  tables,
+                  target,
+                  args,
+                  join,
+                  selectedNames(resolveInfo, []).has("totalCount"),
+                );
               },
             };
           }
@@ -303,7 +326,10 @@ export function buildSchema(schemaModule: Record<string, unknown>, blockHash: Bl
       name: `${info.name}Page`,
       description: `A page of ${info.name} rows.`,
       fields: () => ({
-        items: { type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(objectTypes[info.name]!))), description: "The rows." },
+        items: {
+          type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(objectTypes[info.name]!))),
+          description: "The rows.",
+        },
         pageInfo: { type: new GraphQLNonNull(PageInfo), description: "Cursors and whether more rows exist." },
         totalCount: { type: new GraphQLNonNull(GraphQLInt), description: "Rows matching `where`, over all pages." },
       }),
@@ -317,7 +343,13 @@ export function buildSchema(schemaModule: Record<string, unknown>, blockHash: Bl
       type: objectTypes[info.name]!,
       description: `One ${info.name} by its primary key (${info.primaryKey.join(", ")}).`,
       args: Object.fromEntries(
-        info.primaryKey.map((name) => [name, { type: new GraphQLNonNull(scalarOf(info, name) as GraphQLInputType), description: columnDescription(info, name) }]),
+        info.primaryKey.map((name) => [
+          name,
+          {
+            type: new GraphQLNonNull(scalarOf(info, name) as GraphQLInputType),
+            description: columnDescription(info, name),
+          },
+        ]),
       ),
       resolve: (_parent, args: Row, context) =>
         loaderFor(context, info, info.primaryKey).load(serializeKey(info.primaryKey.map((name) => args[name]))),
@@ -335,14 +367,19 @@ export function buildSchema(schemaModule: Record<string, unknown>, blockHash: Bl
   queryFields._meta = {
     type: Meta,
     description: "The indexer's progress on each chain.",
-    args: { chainId: { type: GraphQLInt, description: "The chain to describe in `chainId`/`block`/`hasIndexingErrors`." } },
+    args: {
+      chainId: { type: GraphQLInt, description: "The chain to describe in `chainId`/`block`/`hasIndexingErrors`." },
+    },
     resolve: async (_parent, args: { chainId?: number | null }, context) => {
       const chains = await readChainMeta(context.runner, blockHash);
       const chosen = args.chainId == null ? chains[0] : chains.find((chain) => chain.chainId === args.chainId);
       const status = Object.fromEntries(
         chains.map((chain) => [
           chain.chainName,
-          { id: chain.chainId, block: { number: Number(chain.block.number), timestamp: Number(chain.block.timestamp) } },
+          {
+            id: chain.chainId,
+            block: { number: Number(chain.block.number), timestamp: Number(chain.block.timestamp) },
+          },
         ]),
       );
       return {
@@ -358,7 +395,11 @@ export function buildSchema(schemaModule: Record<string, unknown>, blockHash: Bl
   return new GraphQLSchema({
     // Float stays declared (nothing returns it) so that `$chainId: Float!` variables of older queries parse.
     types: [GraphQLJSON, GraphQLBigInt, GraphQLFloat, PageInfo, Meta, ...Object.values(domainScalars)],
-    query: new GraphQLObjectType({ name: "Query", description: "Every table of the indexer, read-only.", fields: queryFields }),
+    query: new GraphQLObjectType({
+      name: "Query",
+      description: "Every table of the indexer, read-only.",
+      fields: queryFields,
+    }),
   });
 }
 
@@ -397,12 +438,16 @@ function aggregateField(
   const keyType = new GraphQLObjectType({
     name: `${info.name}AggregateKey`,
     description: `The values of the groupBy columns of a group (null for columns not grouped by).`,
-    fields: Object.fromEntries(groupable.map((name) => [name, { type: scalarOf(info, name), description: columnDescription(info, name) }])),
+    fields: Object.fromEntries(
+      groupable.map((name) => [name, { type: scalarOf(info, name), description: columnDescription(info, name) }]),
+    ),
   });
   const valuesType = new GraphQLObjectType({
     name: `${info.name}AggregateValues`,
     description: "Exact decimal strings: sums, minima and maxima exact; averages rounded to 18 decimal places.",
-    fields: Object.fromEntries(numeric.map((name) => [name, { type: GraphQLString, description: columnDescription(info, name) }])),
+    fields: Object.fromEntries(
+      numeric.map((name) => [name, { type: GraphQLString, description: columnDescription(info, name) }]),
+    ),
   });
   const groupType = new GraphQLObjectType({
     name: `${info.name}AggregateGroup`,
@@ -417,7 +462,10 @@ function aggregateField(
       ...Object.fromEntries(
         AGGREGATE_FUNCTIONS.map((fn) => [
           fn,
-          { type: new GraphQLNonNull(valuesType), description: `${fn} of each numeric column over the group's rows (null when all are null).` },
+          {
+            type: new GraphQLNonNull(valuesType),
+            description: `${fn} of each numeric column over the group's rows (null when all are null).`,
+          },
         ]),
       ),
     },

@@ -11,7 +11,12 @@ import { DOMAINS } from "./scalars.js";
 
 const WIDENINGS: Record<string, string[]> = {
   Float: ["Int"],
-  Int: ["BigInt", ...Object.values(DOMAINS).filter((d) => d.base === "int").map((d) => d.name)],
+  Int: [
+    "BigInt",
+    ...Object.values(DOMAINS)
+      .filter((d) => d.base === "int")
+      .map((d) => d.name),
+  ],
   String: Object.values(DOMAINS)
     .filter((d) => d.base === "string")
     .map((d) => d.name),
@@ -30,7 +35,11 @@ function isAllowedWidening(message: string): boolean {
   if (!WIDENINGS[givenBase]?.includes(expectedBase)) return false;
   const widened = given.replace(givenBase, expectedBase);
   // A non-null variable may fill a nullable position, not the other way round.
-  return widened === expected || widened === `${expected}!` || widened.replace(/!/g, "") === expected.replace(/!/g, "") && widened.length >= expected.length;
+  return (
+    widened === expected ||
+    widened === `${expected}!` ||
+    (widened.replace(/!/g, "") === expected.replace(/!/g, "") && widened.length >= expected.length)
+  );
 }
 
 /** VariablesInAllowedPositionRule, minus the widenings above. */
