@@ -27,6 +27,7 @@ import {
   sql,
 } from "drizzle-orm";
 import { GraphQLError } from "graphql";
+import superjson from "superjson";
 import { aliasedSource, buildWhere, joinCondition, type Source, tableSource } from "./filters.js";
 import { type Runner, runStatement } from "./runner.js";
 import type { RelationInfo, TableInfo } from "./tables.js";
@@ -121,47 +122,36 @@ export function sortKeys(tables: Record<string, TableInfo>, info: TableInfo, arg
   return keys;
 }
 
-/** What a cursor identifies: the order it belongs to and the row's values of its keys. */
-type CursorBody = { o: string; v: unknown[] };
-
-const orderSignature = (keys: SortKey[]) => keys.map((key) => `${key.path} ${key.direction}`).join(",");
-
 function keyValue(key: SortKey, row: Record<string, unknown>): unknown {
   return row[key.selectedAs ?? key.path];
 }
 
-/** The cursor of a row: base64 of its sort key values, bigints tagged. */
+/**
+ * The cursor of a row: base64 of superjson of { key path: value } in sort key order, which is exactly
+ * Ponder's cursor for Ponder's orders, so cursors kept by clients (and the README's) stay valid.
+ */
 export function encodeCursor(keys: SortKey[], row: Record<string, unknown>): string {
-  const body: CursorBody = {
-    o: orderSignature(keys),
-    v: keys.map((key) => {
-      const value = keyValue(key, row);
-      return typeof value === "bigint" ? { n: value.toString() } : value;
-    }),
-  };
-  return Buffer.from(JSON.stringify(body)).toString("base64");
+  const fragment = Object.fromEntries(keys.map((key) => [key.path, keyValue(key, row)]));
+  return Buffer.from(superjson.stringify(fragment)).toString("base64");
 }
 
 function decodeCursor(keys: SortKey[], cursor: string): unknown[] {
-  let body: CursorBody;
+  let fragment: unknown;
   try {
-    body = JSON.parse(Buffer.from(cursor, "base64").toString("utf8"));
+    fragment = superjson.parse(Buffer.from(cursor, "base64").toString("utf8"));
   } catch {
     throw new GraphQLError("Invalid cursor: not a cursor this API returned");
   }
-  if (typeof body !== "object" || body === null || !Array.isArray(body.v) || body.v.length !== keys.length)
+  if (typeof fragment !== "object" || fragment === null || Array.isArray(fragment))
     throw new GraphQLError("Invalid cursor: not a cursor this API returned");
-  if (body.o !== orderSignature(keys))
+  const paths = Object.keys(fragment);
+  if (paths.join(",") !== keys.map((key) => key.path).join(","))
     throw new GraphQLError(
-      `Invalid cursor: it was made for the order "${String(body.o).slice(0, 200)}", not "${orderSignature(keys)}"`,
+      `Invalid cursor: it was made for the order "${paths.join(", ").slice(0, 200)}", not "${keys.map((key) => key.path).join(", ")}"`,
     );
-  return body.v.map((value) => {
-    if (value !== null && typeof value === "object") {
-      const tagged = (value as { n?: unknown }).n;
-      if (typeof tagged !== "string" || !/^-?\d{1,80}$/.test(tagged)) throw new GraphQLError("Invalid cursor value");
-      return BigInt(tagged);
-    }
-    if (value !== null && !["string", "number", "boolean"].includes(typeof value))
+  return keys.map((key) => {
+    const value = (fragment as Record<string, unknown>)[key.path];
+    if (value !== null && !["string", "number", "boolean", "bigint"].includes(typeof value))
       throw new GraphQLError("Invalid cursor value");
     return value;
   });
