@@ -29,7 +29,7 @@ import {
 import { GraphQLError } from "graphql";
 import superjson from "superjson";
 import { aliasedSource, buildWhere, joinCondition, type Source, tableSource } from "./filters.js";
-import { type Runner, runStatement } from "./runner.js";
+import { type Database, type Runner, runStatements } from "./runner.js";
 import type { RelationInfo, TableInfo } from "./tables.js";
 
 export const DEFAULT_LIMIT = 50;
@@ -216,9 +216,8 @@ export async function listRows(
   const joined = new Map<string, { relation: RelationInfo; source: Source }>();
   for (const key of keys) if (key.join) joined.set(key.join.relation.name, key.join);
 
-  // Both statements at once; Promise.all also keeps a failure of the count from going unhandled.
-  const [rows, total] = await Promise.all([
-    runStatement(runner, (db) => {
+  const statements: ((db: Database) => PromiseLike<Record<string, unknown>[]>)[] = [
+    (db) => {
       let query = db.select(fields).from(info.table);
       for (const { relation, source } of joined.values())
         query = query.leftJoin(source.table, joinCondition(relation, tableSource(info), source));
@@ -227,13 +226,15 @@ export async function listRows(
         .orderBy(...order)
         .limit(limit + 1)
         .offset(offset);
-    }),
-    wantTotal
-      ? runStatement(runner, (db) =>
-          db.select({ count: sql<number>`count(*)::int` }).from(info.table).where(filter),
-        ).then((counted) => Number(counted[0]?.count ?? 0))
-      : null,
-  ]);
+    },
+  ];
+  if (wantTotal)
+    statements.push((db) => db.select({ count: sql<number>`count(*)::int` }).from(info.table).where(filter));
+  const [rows, counted] = (await runStatements(runner, statements)) as [
+    Record<string, unknown>[],
+    Record<string, unknown>[]?,
+  ];
+  const total = counted ? Number(counted[0]?.count ?? 0) : null;
 
   const more = rows.length > limit;
   if (more) rows.pop();

@@ -7,7 +7,7 @@
 
 import { anomaly } from "ponder:schema";
 import { sql } from "drizzle-orm";
-import { type Runner, runStatement } from "./runner.js";
+import type { Runner } from "./runner.js";
 
 /** One chain's progress, as `_meta` answers it. */
 export type ChainMeta = {
@@ -52,15 +52,14 @@ export function rpcBlockHashes(
 
 /** Every chain's progress, in chain id order. `hasIndexingErrors` is true when the chain has anomaly rows. */
 export async function readChainMeta(runner: Runner, blockHash: BlockHashReader): Promise<ChainMeta[]> {
-  const rows = await runStatement(runner, (db) =>
-    db
-      .execute(
-        sql`SELECT c.chain_id AS "chainId", c.chain_name AS "chainName", c.latest_checkpoint AS "latest",
+  // Bounded work (one row per chain, an index probe each): no statement timeout needed.
+  const rows = await runner.db
+    .execute(
+      sql`SELECT c.chain_id AS "chainId", c.chain_name AS "chainName", c.latest_checkpoint AS "latest",
           EXISTS (SELECT 1 FROM ${anomaly} a WHERE a.chain_id = c.chain_id) AS "anomalies"
           FROM _ponder_checkpoint c ORDER BY c.chain_id`,
-      )
-      .then((result) => (result as { rows: Record<string, unknown>[] }).rows),
-  );
+    )
+    .then((result) => (result as { rows: Record<string, unknown>[] }).rows);
   return rows.map((row) => {
     const { timestamp, blockNumber } = decodeCheckpoint(String(row.latest));
     const chainName = String(row.chainName);

@@ -52,18 +52,21 @@ function sqlState(error: unknown): string | undefined {
 }
 
 /**
- * Runs one statement. On PostgreSQL it runs in its own transaction with `SET LOCAL statement_timeout`,
- * so the limit applies to this statement only and the connection goes back to the pool unchanged.
+ * Runs statements whose cost depends on the query (filters, sorts, aggregates). On PostgreSQL they run
+ * one after the other in one transaction with `SET LOCAL statement_timeout`, so the limit applies to
+ * each of them and the connection goes back to the pool unchanged; on PGlite, as they come.
  */
-export async function runStatement(
+export async function runStatements(
   runner: Runner,
-  build: (db: Database) => PromiseLike<Record<string, unknown>[]>,
-): Promise<Record<string, unknown>[]> {
+  builds: ((db: Database) => PromiseLike<Record<string, unknown>[]>)[],
+): Promise<Record<string, unknown>[][]> {
   try {
-    if (runner.dialect === "pglite") return await build(runner.db);
+    if (runner.dialect === "pglite") return await Promise.all(builds.map((build) => build(runner.db)));
     return await runner.db.transaction(async (tx) => {
       await tx.execute(sql.raw(`SET LOCAL statement_timeout = ${runner.timeoutMs}`));
-      return await build(tx);
+      const results: Record<string, unknown>[][] = [];
+      for (const build of builds) results.push(await build(tx));
+      return results;
     });
   } catch (error) {
     if (sqlState(error) === QUERY_CANCELED)
@@ -72,4 +75,12 @@ export async function runStatement(
       );
     throw error;
   }
+}
+
+/** One statement, as runStatements runs them. */
+export async function runStatement(
+  runner: Runner,
+  build: (db: Database) => PromiseLike<Record<string, unknown>[]>,
+): Promise<Record<string, unknown>[]> {
+  return (await runStatements(runner, [build]))[0]!;
 }

@@ -42,7 +42,7 @@ import { columnDescription, tableDescription } from "./descriptions.js";
 import { CONDITION_SUFFIXES, RELATION_SUFFIXES, tableSource } from "./filters.js";
 import { type ListArgs, listRows, MAX_LIMIT } from "./lists.js";
 import { type BlockHashReader, type ChainMeta, readChainMeta } from "./meta.js";
-import { type Runner, runStatement } from "./runner.js";
+import type { Runner } from "./runner.js";
 import { DOMAIN_COLUMNS, DOMAINS, domainScalar, GraphQLBigInt, GraphQLJSON } from "./scalars.js";
 import { type ColumnKind, columnKind, readTables, type TableInfo } from "./tables.js";
 
@@ -177,13 +177,12 @@ export function buildSchema(schemaModule: Record<string, unknown>, blockHash: Bl
       loader = new DataLoader<string, Row | null>(
         async (keys) => {
           const tuples = keys.map((key) => JSON.parse(key) as unknown[]);
-          const rows = await runStatement(context.runner, (db) =>
-            db
-              .select()
-              .from(info.table)
-              .where(or(...tuples.map((tuple) => and(...columns.map((name, i) => eq(info.columns[name]!, tuple[i]))))))
-              .limit(keys.length),
-          );
+          // A batch of at most 1,000 key lookups: bounded work, so no statement timeout (and no transaction).
+          const rows = await context.runner.db
+            .select()
+            .from(info.table)
+            .where(or(...tuples.map((tuple) => and(...columns.map((name, i) => eq(info.columns[name]!, tuple[i]))))))
+            .limit(keys.length);
           const byKey = new Map(rows.map((row) => [keyOf(columns.map((name) => row[name])), row]));
           return tuples.map((tuple) => byKey.get(keyOf(tuple)) ?? null);
         },
