@@ -15,7 +15,7 @@ function exitWithConfigurationError(message: string): never {
 function settingsOrExit(): IndexerSettings {
   try {
     // Every variable this process reads (the API's too), so that a bad one stops start-up here.
-    checkEnv(["chain", "database", "streams", "webhooks", "metrics"]);
+    checkEnv(["chain", "database", "graphql", "standby", "streams", "webhooks", "metrics"]);
     return loadIndexerSettings();
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;

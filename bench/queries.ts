@@ -18,6 +18,8 @@ export type BenchQuery = {
   variables: Record<string, unknown>;
   /** "docs/queries.md" or "built-in". */
   source: string;
+  /** Variables to cycle through, one set per request, instead of `variables` every time. */
+  variablePool?: Record<string, unknown>[];
 };
 
 export type QueryResult = {
@@ -316,6 +318,7 @@ export async function loadTest(
   }
   const times: number[] = [];
   let graphqlErrors = 0;
+  let sent = 0;
   const instance = autocannon({
     url: `${url}/graphql`,
     method: "POST",
@@ -325,6 +328,17 @@ export async function loadTest(
     duration: durationSeconds,
     pipelining: 1,
     timeout: 10,
+    // A pool of variables: each request takes the next set (autocannon calls setupRequest per request).
+    ...(query.variablePool && {
+      requests: [
+        {
+          setupRequest: (request: Record<string, unknown>) => {
+            const variables = query.variablePool![sent++ % query.variablePool!.length];
+            return { ...request, body: JSON.stringify({ query: query.query, variables }) };
+          },
+        },
+      ],
+    }),
     verifyBody: (answer) => {
       const ok = !answer.includes('"errors"');
       if (!ok) graphqlErrors++;
@@ -372,6 +386,7 @@ export async function runQueries(options: {
     if (missing.length > 0) options.log(`queries: ${query.name}: no value for ${missing.join(", ")}`);
     return { ...query, variables, source };
   });
+  queries.push(...featureQueries(options.ledger));
   const results: QueryResult[] = [];
   for (const query of queries) {
     if (options.warmupSeconds > 0) await loadTest(options.ponder.url, query, 10, options.warmupSeconds);
@@ -385,4 +400,71 @@ export async function runQueries(options: {
     }
   }
   return { results, queries, source };
+}
+
+// ------------------------------------------------------------------- GraphQL features (issue 13)
+
+/** How many different variable sets each feature query cycles through. */
+const FEATURE_VARIANTS = 50;
+
+/** Every `step`-th item of a list, up to `count` of them (spread over the list, deterministic). */
+function spread<T>(items: T[], count: number): T[] {
+  const step = Math.max(1, Math.floor(items.length / count));
+  return items.filter((_, i) => i % step === 0).slice(0, count);
+}
+
+/**
+ * The queries of docs/graphql.md's new features, each run with varied variables from the ledger
+ * (many contributors, many models, both statuses): a contributor's shares filtered and sorted by their
+ * invoice, a contributor's weekly earnings, and a model's monthly revenue.
+ */
+export function featureQueries(ledger: Ledger): BenchQuery[] {
+  const invoices = Object.values(ledger.invoices);
+  const chainId = ledger.meta.chainId;
+  const contributors = [
+    ...new Set(invoices.flatMap((invoice) => invoice.shares.map((share) => share.contributor))),
+  ].sort();
+  const earners = [...new Set(Object.values(ledger.earningsDaily).map((entry) => entry.account))].sort();
+  const models = Object.keys(ledger.models).sort();
+  const source = "built-in (GraphQL features, docs/graphql.md)";
+  return [
+    {
+      name: "feature_contributor_invoices_by_status",
+      query: `query ContributorInvoices($chainId: Int!, $contributor: String!, $status: String!) {
+  invoiceShares(where: { chainId: $chainId, contributor: $contributor, invoice_: { status: $status } }, orderBy: "invoice__issuedAt desc", limit: 10) {
+    totalCount
+    items { invoiceId position role credited invoice { status amount paid issuedAt settledAt } }
+  }
+}`,
+      variables: { chainId, contributor: contributors[0], status: "settled" },
+      variablePool: spread(contributors, FEATURE_VARIANTS).map((contributor, i) => ({
+        chainId,
+        contributor,
+        status: i % 3 === 2 ? "issued" : "settled",
+      })),
+      source,
+    },
+    {
+      name: "feature_weekly_earnings",
+      query: `query WeeklyEarnings($chainId: Int!, $account: String!) {
+  earningsDailyAggregate(where: { chainId: $chainId, account: $account }, groupBy: [account, role], interval: week, limit: 200) {
+    key { account role } bucket count sum { amount }
+  }
+}`,
+      variables: { chainId, account: earners[0] },
+      variablePool: spread(earners, FEATURE_VARIANTS).map((account) => ({ chainId, account })),
+      source,
+    },
+    {
+      name: "feature_monthly_model_revenue",
+      query: `query MonthlyRevenue($chainId: Int!, $modelId: String!) {
+  invoiceAggregate(where: { chainId: $chainId, modelId: $modelId, status: "settled" }, groupBy: [modelId], interval: month, timeColumn: settledAt) {
+    key { modelId } bucket count sum { paid tax refund } avg { paid }
+  }
+}`,
+      variables: { chainId, modelId: models[0] },
+      variablePool: spread(models, FEATURE_VARIANTS).map((modelId) => ({ chainId, modelId })),
+      source,
+    },
+  ];
 }

@@ -127,7 +127,9 @@ export const GROUPS = {
   database: "Indexer: database",
   streams: "HTTP API: streams (src/api)",
   webhooks: "HTTP API: webhooks (src/api)",
+  graphql: "HTTP API: GraphQL (src/api/graphql)",
   metrics: "HTTP API: metrics (src/api)",
+  standby: "HTTP API: replicas on PostgreSQL hot standbys (src/api/standby.ts)",
   production: "Production: npm run start:prod and npm run serve",
   tools: "Local tools: npm run devnet, npm run demo, the CLIs and the benchmark",
   examples: "Examples (examples/)",
@@ -350,6 +352,20 @@ export const ENV = {
     kind: integer(1),
     default: 7,
     description: "delivered deliveries are deleted after this many days",
+  }),
+
+  // HTTP API: GraphQL.
+  GRAPHQL_STATEMENT_TIMEOUT_MS: variable({
+    group: "graphql",
+    kind: integer(1, 600_000),
+    default: 5_000,
+    description:
+      "a GraphQL statement running longer is cancelled and answered with an error naming the limit, in milliseconds (PostgreSQL only: PGlite has no statement timeout)",
+  }),
+  NODE_ENV: variable({
+    group: "graphql",
+    kind: text("production, or anything else"),
+    description: "`production` hides the message of an unexpected (non-GraphQL) error from GraphQL clients",
   }),
 
   // HTTP API: metrics.

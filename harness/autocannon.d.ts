@@ -34,7 +34,14 @@ declare module "autocannon" {
   };
 
   /** One request of a cycle (`requests`): autocannon sends them in turn. */
-  export type Request = { method?: string; path?: string; headers?: Record<string, string>; body?: string };
+  export type Request = {
+    method?: string;
+    path?: string;
+    headers?: Record<string, string>;
+    body?: string;
+    /** Called before each request is sent; what it returns is sent instead. */
+    setupRequest?: (request: Record<string, unknown>) => Record<string, unknown>;
+  };
 
   export type Options = {
     url: string;

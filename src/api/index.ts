@@ -11,10 +11,11 @@ import { db, publicClients } from "ponder:api";
 import schema from "ponder:schema";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { client, graphql, sql } from "ponder";
+import { client, sql } from "ponder";
 import { readEnv } from "../../config/env.js";
 import { aggregates } from "./aggregates.js";
 import dashboard from "./dashboard.js";
+import { graphqlApi } from "./graphql/index.js";
 import { type ChainHeadClient, OpenledgerMetrics, registerOpenledgerMetrics } from "./metrics.js";
 import {
   maxConfirmations,
@@ -112,7 +113,8 @@ function createApi(): Hono {
         }),
     }),
   );
-  app.use("/graphql", graphql({ db, schema }, GRAPHQL_LIMITS));
+  // Our GraphQL, generated from ponder.schema.ts: a superset of Ponder's (src/api/graphql, docs/graphql.md).
+  app.use("/graphql", graphqlApi({ db, schema, publicClients }, GRAPHQL_LIMITS));
   // Read-only SQL over HTTP for @ponder/client, behind a guard that answers refusals and failures
   // with 400 and their reason, and a database that does not answer with 503 (src/api/sql.ts).
   app.use(

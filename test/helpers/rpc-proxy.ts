@@ -65,7 +65,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     const answer = await fetch(options.target, {
       method: request.method,
       headers: { "content-type": "application/json" },
-      body: request.method === "POST" ? body : undefined,
+      body: request.method === "POST" ? new Uint8Array(body) : undefined,
     });
     stats.forwarded += 1;
     return { status: answer.status, text: await answer.text() };

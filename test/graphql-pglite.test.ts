@@ -1,0 +1,3 @@
+import { graphqlSuite } from "./helpers/graphql-suite.js";
+
+graphqlSuite("pglite");
