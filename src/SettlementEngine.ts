@@ -23,6 +23,8 @@ import {
   protocolState,
 } from "ponder:schema";
 import { ANOMALY_CODES, type Problem, unknownBundle, unknownInvoice } from "./lib/anomaly.js";
+import { earnedByRoleColumn } from "./lib/attribution.js";
+import { attributeSettlement, creditContributor, updateContributorView } from "./lib/contributions.js";
 import { finishFor } from "./lib/finish.js";
 import { type Hex, isZeroAddress, normalizeHex, PROTOCOL_STATE_ID } from "./lib/ids.js";
 import { eventColumns } from "./lib/rows.js";
@@ -40,14 +42,19 @@ const finish = finishFor("SettlementEngine");
 
 /**
  * Credits OPEN to an account's claimable balance (a payout, or the tax to the treasury) and counts
- * it in `earningsDaily` under the role (0 = tax) on the day of the block.
+ * it in its `earned` of the role and in `earningsDaily` under the role (0 = tax) on the day of the block.
  */
 async function credit(context: Context, address: Hex, role: number, amount: bigint, day: number): Promise<void> {
   const chainId = context.chain.id;
+  const byRole = earnedByRoleColumn(role);
   await context.db
     .insert(account)
-    .values({ chainId, address, earned: amount, claimable: amount })
-    .onConflictDoUpdate((row) => ({ earned: row.earned + amount, claimable: row.claimable + amount }));
+    .values({ chainId, address, earned: amount, claimable: amount, ...(byRole ? { [byRole]: amount } : {}) })
+    .onConflictDoUpdate((row) => ({
+      earned: row.earned + amount,
+      claimable: row.claimable + amount,
+      ...(byRole ? { [byRole]: row[byRole] + amount } : {}),
+    }));
   await bumpDaily(context, earningsDaily, { account: address, role, day }, { amount, payouts: 1 });
 }
 
@@ -111,6 +118,7 @@ ponder.on("SettlementEngine:SettlementScheduled", async ({ event, context }) => 
     });
   }
   await context.db.update(invoice, { chainId, invoiceId }).set({ status: "scheduled", payer, settleAt });
+  await updateContributorView(context, invoiceId, row.shareCount, { status: "scheduled" });
   await finish(
     context,
     event,
@@ -172,7 +180,9 @@ ponder.on("SettlementEngine:InvoiceSettled", async ({ event, context }) => {
     holderCredited: null,
     payoutCount: 0,
     sharesCredited: 0n,
+    dataProviderCredited: 0n,
   });
+  await updateContributorView(context, invoiceId, row.shareCount, { status: "settled", settledAt: timestamp });
   await context.db
     .insert(account)
     .values({ chainId, address: payer, spent: paid })
@@ -244,6 +254,14 @@ ponder.on("SettlementEngine:PayoutCredited", async ({ event, context }) => {
       problems.push(mismatch(message));
     }
     await context.db.update(invoice, { chainId, invoiceId }).set({ holderCredited: amount });
+    // The holder's payout is the settlement's last: its data-provider OPEN is known in full.
+    await attributeSettlement(
+      context,
+      invoiceId,
+      row.datasetCount,
+      row.dataProviderCredited,
+      dayOf(event.block.timestamp),
+    );
     if (row.bundleId !== null) {
       const bundleRow = await context.db.find(bundle, { chainId, bundleId: row.bundleId });
       if (bundleRow) {
@@ -261,12 +279,15 @@ ponder.on("SettlementEngine:PayoutCredited", async ({ event, context }) => {
         problems.push(mismatch(`share ${position}: ${message}`));
       }
       await context.db.update(invoiceShare, { chainId, invoiceId, position }).set({ credited: amount });
+      await creditContributor(context, invoiceId, share.contributor, amount);
     } else {
       problems.push(mismatch(`share payout ${position + 1}, but the invoice has ${row.shareCount} shares`));
     }
-    await context.db
-      .update(invoice, { chainId, invoiceId })
-      .set({ payoutCount: position + 1, sharesCredited: row.sharesCredited + amount });
+    await context.db.update(invoice, { chainId, invoiceId }).set({
+      payoutCount: position + 1,
+      sharesCredited: row.sharesCredited + amount,
+      dataProviderCredited: row.dataProviderCredited + (role === ROLE.dataProvider ? amount : 0n),
+    });
   } else {
     problems.push({
       code: ANOMALY_CODES.invalidRole,
