@@ -63,6 +63,8 @@ export const invoice = onchainTable(
     settleAt: t.bigint(),
     paid: t.bigint(),
     tax: t.bigint(),
+    /** The treasury the tax was credited to (statements' role-0 lines); null until settled. */
+    taxCreditedTo: t.hex(),
     refund: t.bigint(),
     distributed: t.bigint(),
     holderCredited: t.bigint(),

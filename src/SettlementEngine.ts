@@ -169,8 +169,10 @@ ponder.on("SettlementEngine:InvoiceSettled", async ({ event, context }) => {
 
   const timestamp = event.block.timestamp;
   const day = dayOf(timestamp);
+  const state = await context.db.find(protocolState, { chainId, id: PROTOCOL_STATE_ID });
   await context.db.update(invoice, { chainId, invoiceId }).set({
     status: "settled",
+    taxCreditedTo: state?.treasury ?? null,
     payer,
     paid,
     tax,
@@ -189,7 +191,6 @@ ponder.on("SettlementEngine:InvoiceSettled", async ({ event, context }) => {
     .onConflictDoUpdate((a) => ({ spent: a.spent + paid }));
 
   // The tax is credited to the treasury's claimable without a PayoutCredited: role 0.
-  const state = await context.db.find(protocolState, { chainId, id: PROTOCOL_STATE_ID });
   if (state?.treasury) {
     await credit(context, state.treasury, ROLE.treasury, tax, day);
   } else {
@@ -237,9 +238,21 @@ ponder.on("SettlementEngine:PayoutCredited", async ({ event, context }) => {
   const distributed = row.distributed ?? 0n;
   if (row.status !== "settled") problems.push(mismatch(`payout while the invoice is ${row.status}`));
 
-  await context.db
-    .insert(payout)
-    .values({ chainId, id: event.id, invoiceId, account: payee, role, amount, ...eventColumns(event) });
+  // The share a share payout pays is the next one in position order (see below).
+  const share = isShareRole(role)
+    ? await context.db.find(invoiceShare, { chainId, invoiceId, position: row.payoutCount })
+    : null;
+  await context.db.insert(payout).values({
+    chainId,
+    id: event.id,
+    invoiceId,
+    account: payee,
+    role,
+    amount,
+    shareBps: share?.shareBps ?? null,
+    modelId: row.modelId,
+    ...eventColumns(event),
+  });
   await credit(context, payee, role, amount, dayOf(event.block.timestamp));
 
   if (role === ROLE.holder) {
@@ -273,7 +286,6 @@ ponder.on("SettlementEngine:PayoutCredited", async ({ event, context }) => {
   } else if (isShareRole(role)) {
     // Share payouts come in share order: the n-th one credits position n.
     const position = row.payoutCount;
-    const share = await context.db.find(invoiceShare, { chainId, invoiceId, position });
     if (share) {
       for (const message of sharePayoutViolations(share, { account: payee, role, amount }, distributed)) {
         problems.push(mismatch(`share ${position}: ${message}`));

@@ -6,6 +6,7 @@ import { client, graphql } from "ponder";
 import { aggregates } from "./aggregates.js";
 import dashboard from "./dashboard.js";
 import { registerOpenledgerMetrics } from "./metrics.js";
+import { statements } from "./statements.js";
 import { streams } from "./streams.js";
 import { webhooksAdmin } from "./webhooks.js";
 
@@ -102,6 +103,7 @@ app.use("/sql/*", client({ db, schema }));
 app.route("/dashboard", dashboard);
 // Daily figures per chain and summed over the chains (src/api/aggregates.ts).
 app.route("/aggregates", aggregates);
+app.route("/statements", statements);
 
 app.route("/streams", streams);
 app.route("/admin/webhooks", webhooksAdmin);
