@@ -2,6 +2,7 @@
  * Daily aggregates, keyed by the UTC day of the block (`floor(timestamp / 86400)`).
  */
 import { index, onchainTable, primaryKey } from "ponder";
+import { attributionColumns } from "./columns.js";
 
 export const earningsDaily = onchainTable(
   "earnings_daily",
@@ -71,9 +72,7 @@ export const datasetDaily = onchainTable(
     chainId: t.integer().notNull(),
     datasetHash: t.hex().notNull(),
     day: t.integer().notNull(),
-    invoices: t.integer().notNull().default(0),
-    tokens: t.bigint().notNull().default(0n),
-    attributed: t.bigint().notNull().default(0n),
+    ...attributionColumns(t),
   }),
   (table) => ({
     pk: primaryKey({ columns: [table.chainId, table.datasetHash, table.day] }),
@@ -88,9 +87,7 @@ export const datanetDaily = onchainTable(
     chainId: t.integer().notNull(),
     datanetId: t.hex().notNull(),
     day: t.integer().notNull(),
-    invoices: t.integer().notNull().default(0),
-    tokens: t.bigint().notNull().default(0n),
-    attributed: t.bigint().notNull().default(0n),
+    ...attributionColumns(t),
   }),
   (table) => ({
     pk: primaryKey({ columns: [table.chainId, table.datanetId, table.day] }),

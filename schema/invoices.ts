@@ -3,7 +3,7 @@
  * transfers, and bundles.
  */
 import { index, onchainTable, primaryKey } from "ponder";
-import { eventRow } from "./columns.js";
+import { attributionColumns, contributorViewColumns, eventRow } from "./columns.js";
 
 export const model = onchainTable(
   "model",
@@ -108,11 +108,7 @@ export const invoiceShare = onchainTable(
     shareBps: t.integer().notNull(),
     /** What the share was credited at settlement; null until then. */
     credited: t.bigint(),
-    // The invoice's fields a contributor filters and sorts by, kept current: no join needed.
-    modelId: t.hex().notNull(),
-    status: t.text().$type<"issued" | "scheduled" | "settled" | "voided">().notNull(),
-    issuedAt: t.bigint().notNull(),
-    settledAt: t.bigint(),
+    ...contributorViewColumns(t),
   }),
   (table) => ({
     pk: primaryKey({ columns: [table.chainId, table.invoiceId, table.position] }),
@@ -135,10 +131,7 @@ export const invoiceContributor = onchainTable(
     shareBps: t.integer().notNull(),
     /** Sum of those shares' payouts; null until the invoice settles. */
     credited: t.bigint(),
-    modelId: t.hex().notNull(),
-    status: t.text().$type<"issued" | "scheduled" | "settled" | "voided">().notNull(),
-    issuedAt: t.bigint().notNull(),
-    settledAt: t.bigint(),
+    ...contributorViewColumns(t),
   }),
   (table) => ({
     pk: primaryKey({ columns: [table.chainId, table.invoiceId, table.contributor] }),
@@ -192,11 +185,8 @@ export const datanet = onchainTable(
     datanetId: t.hex().notNull(),
     /** Datasets whose first use named this datanet. */
     datasetCount: t.integer().notNull().default(0),
-    /** Invoices listing at least one of its datasets (once each), and their tokens. */
-    invoices: t.integer().notNull().default(0),
-    tokens: t.bigint().notNull().default(0n),
-    /** Data-provider OPEN attributed to its uses. */
-    attributed: t.bigint().notNull().default(0n),
+    /** Invoices listing at least one of its datasets (once each), their tokens, the OPEN attributed to its uses. */
+    ...attributionColumns(t),
   }),
   (table) => ({ pk: primaryKey({ columns: [table.chainId, table.datanetId] }) }),
 );
