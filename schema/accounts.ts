@@ -20,6 +20,14 @@ export const account = onchainTable(
     slashed: t.bigint().notNull().default(0n),
     invoicesAsCaller: t.integer().notNull().default(0),
     invoicesAsProvider: t.integer().notNull().default(0),
+    /** Invoices with at least one share to the account (an invoice naming it twice counts once). */
+    invoicesAsContributor: t.integer().notNull().default(0),
+    /** `earned` by role (docs/rules.md): the treasury's tax (role 0), then payouts of roles 1..4. */
+    earnedAsTreasury: t.bigint().notNull().default(0n),
+    earnedAsDataProvider: t.bigint().notNull().default(0n),
+    earnedAsModelOptimizer: t.bigint().notNull().default(0n),
+    earnedAsRouter: t.bigint().notNull().default(0n),
+    earnedAsHolder: t.bigint().notNull().default(0n),
     /**
      * The oldest unstake request a slash may still take from (StakeManager's `firstOpenRequest`):
      * slashes walk the staker's requests from here by primary key, following `nextRequestId`.

@@ -20,3 +20,28 @@ export function eventRow<columns extends Record<string, PgColumnBuilderBase>>(t:
     txHash: t.hex().notNull(),
   };
 }
+
+/**
+ * The invoice's fields a contributor filters and sorts by, copied onto its `invoiceShare` and
+ * `invoiceContributor` rows and kept current (src/lib/contributions.ts): no join needed.
+ */
+export function contributorViewColumns(t: PgColumnsBuilders) {
+  return {
+    modelId: t.hex().notNull(),
+    status: t.text().$type<"issued" | "scheduled" | "settled" | "voided">().notNull(),
+    issuedAt: t.bigint().notNull(),
+    settledAt: t.bigint(),
+  };
+}
+
+/**
+ * A dataset's or datanet's figures (docs/rules.md, "Dataset attribution"): the invoices listing it
+ * (once each) and their tokens, and the data-provider OPEN attributed to it.
+ */
+export function attributionColumns(t: PgColumnsBuilders) {
+  return {
+    invoices: t.integer().notNull().default(0),
+    tokens: t.bigint().notNull().default(0n),
+    attributed: t.bigint().notNull().default(0n),
+  };
+}

@@ -2,6 +2,7 @@
  * Daily aggregates, keyed by the UTC day of the block (`floor(timestamp / 86400)`).
  */
 import { index, onchainTable, primaryKey } from "ponder";
+import { attributionColumns } from "./columns.js";
 
 export const earningsDaily = onchainTable(
   "earnings_daily",
@@ -55,6 +56,41 @@ export const protocolDaily = onchainTable(
     tax: t.bigint().notNull().default(0n),
     refunds: t.bigint().notNull().default(0n),
     slashed: t.bigint().notNull().default(0n),
+    /** Data-provider OPEN of invoices settled this day that list no dataset (docs/rules.md). */
+    unattributed: t.bigint().notNull().default(0n),
   }),
   (table) => ({ pk: primaryKey({ columns: [table.chainId, table.day] }) }),
+);
+
+/**
+ * A dataset's day: the invoices issued that day listing it (once each) and their tokens, and the
+ * data-provider OPEN attributed to it by the invoices settled that day (docs/rules.md).
+ */
+export const datasetDaily = onchainTable(
+  "dataset_daily",
+  (t) => ({
+    chainId: t.integer().notNull(),
+    datasetHash: t.hex().notNull(),
+    day: t.integer().notNull(),
+    ...attributionColumns(t),
+  }),
+  (table) => ({
+    pk: primaryKey({ columns: [table.chainId, table.datasetHash, table.day] }),
+    dayIndex: index().on(table.day),
+  }),
+);
+
+/** A datanet's day, as `datasetDaily`: an invoice listing several of its datasets counts once. */
+export const datanetDaily = onchainTable(
+  "datanet_daily",
+  (t) => ({
+    chainId: t.integer().notNull(),
+    datanetId: t.hex().notNull(),
+    day: t.integer().notNull(),
+    ...attributionColumns(t),
+  }),
+  (table) => ({
+    pk: primaryKey({ columns: [table.chainId, table.datanetId, table.day] }),
+    dayIndex: index().on(table.day),
+  }),
 );

@@ -12,6 +12,10 @@ export const payout = onchainTable(
       account: t.hex().notNull(),
       role: t.integer().notNull(),
       amount: t.bigint().notNull(),
+      /** The share paid (roles 1..3), for statements; null for the holder. */
+      shareBps: t.integer(),
+      /** The invoice's model, for statements. */
+      modelId: t.hex(),
     }),
   (table) => ({
     pk: primaryKey({ columns: [table.chainId, table.id] }),

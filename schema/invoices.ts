@@ -3,7 +3,7 @@
  * transfers, and bundles.
  */
 import { index, onchainTable, primaryKey } from "ponder";
-import { eventRow } from "./columns.js";
+import { attributionColumns, contributorViewColumns, eventRow } from "./columns.js";
 
 export const model = onchainTable(
   "model",
@@ -63,6 +63,8 @@ export const invoice = onchainTable(
     settleAt: t.bigint(),
     paid: t.bigint(),
     tax: t.bigint(),
+    /** The treasury the tax was credited to (statements' role-0 lines); null until settled. */
+    taxCreditedTo: t.hex(),
     refund: t.bigint(),
     distributed: t.bigint(),
     holderCredited: t.bigint(),
@@ -78,6 +80,8 @@ export const invoice = onchainTable(
     shareBpsTotal: t.integer().notNull().default(0),
     /** Sum of the share payouts (roles 1..3) of the settlement: checked against `distributed`. */
     sharesCredited: t.bigint().notNull().default(0n),
+    /** Sum of the data-provider payouts (role 1) of the settlement: what its datasets are attributed. */
+    dataProviderCredited: t.bigint().notNull().default(0n),
     blockNumber: t.bigint().notNull(),
     timestamp: t.bigint().notNull(),
     txHash: t.hex().notNull(),
@@ -104,10 +108,34 @@ export const invoiceShare = onchainTable(
     shareBps: t.integer().notNull(),
     /** What the share was credited at settlement; null until then. */
     credited: t.bigint(),
+    ...contributorViewColumns(t),
   }),
   (table) => ({
     pk: primaryKey({ columns: [table.chainId, table.invoiceId, table.position] }),
     contributorIndex: index().on(table.contributor),
+  }),
+);
+
+/**
+ * One row per (invoice, contributor): a contributor named by several shares of one invoice appears
+ * once, with their shares summed. Carries the invoice's filter fields like `invoiceShare`.
+ */
+export const invoiceContributor = onchainTable(
+  "invoice_contributor",
+  (t) => ({
+    chainId: t.integer().notNull(),
+    invoiceId: t.bigint().notNull(),
+    contributor: t.hex().notNull(),
+    /** How many shares of the invoice name the contributor. */
+    shares: t.integer().notNull(),
+    shareBps: t.integer().notNull(),
+    /** Sum of those shares' payouts; null until the invoice settles. */
+    credited: t.bigint(),
+    ...contributorViewColumns(t),
+  }),
+  (table) => ({
+    pk: primaryKey({ columns: [table.chainId, table.invoiceId, table.contributor] }),
+    contributorIndex: index().on(table.contributor, table.invoiceId),
   }),
 );
 
@@ -120,6 +148,8 @@ export const datasetUse = onchainTable(
     datasetHash: t.hex().notNull(),
     datanetId: t.hex().notNull(),
     version: t.integer().notNull(),
+    /** The data-provider OPEN attributed to this position when the invoice settled (docs/rules.md); null until then. */
+    attributed: t.bigint(),
   }),
   (table) => ({
     pk: primaryKey({ columns: [table.chainId, table.invoiceId, table.position] }),
@@ -138,8 +168,27 @@ export const dataset = onchainTable(
     invoices: t.integer().notNull().default(0),
     /** inputTokens + outputTokens of those invoices. */
     tokens: t.bigint().notNull().default(0n),
+    /** Data-provider OPEN attributed to it over its lifetime (docs/rules.md, "Dataset attribution"). */
+    attributed: t.bigint().notNull().default(0n),
   }),
-  (table) => ({ pk: primaryKey({ columns: [table.chainId, table.datasetHash] }) }),
+  (table) => ({
+    pk: primaryKey({ columns: [table.chainId, table.datasetHash] }),
+    datanetIndex: index().on(table.datanetId),
+  }),
+);
+
+/** A datanet: the datasets that named it at their first use, and the lifetime figures of its invoices. */
+export const datanet = onchainTable(
+  "datanet",
+  (t) => ({
+    chainId: t.integer().notNull(),
+    datanetId: t.hex().notNull(),
+    /** Datasets whose first use named this datanet. */
+    datasetCount: t.integer().notNull().default(0),
+    /** Invoices listing at least one of its datasets (once each), their tokens, the OPEN attributed to its uses. */
+    ...attributionColumns(t),
+  }),
+  (table) => ({ pk: primaryKey({ columns: [table.chainId, table.datanetId] }) }),
 );
 
 export const invoiceTransfer = onchainTable(

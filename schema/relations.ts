@@ -4,16 +4,30 @@
  */
 import { relations } from "ponder";
 import { account } from "./accounts.js";
-import { earningsDaily, modelDaily } from "./daily.js";
+import { datanetDaily, datasetDaily, earningsDaily, modelDaily } from "./daily.js";
 import { claim, payout } from "./earnings.js";
 import { activity, rateChange } from "./feed.js";
-import { bundle, dataset, datasetUse, invoice, invoiceShare, invoiceTransfer, model } from "./invoices.js";
+import {
+  bundle,
+  datanet,
+  dataset,
+  datasetUse,
+  invoice,
+  invoiceContributor,
+  invoiceShare,
+  invoiceTransfer,
+  model,
+} from "./invoices.js";
 import { slash, stakeChange, unstakeRequest } from "./stakes.js";
 
 export const accountRelations = relations(account, ({ many }) => ({
   callerInvoices: many(invoice, { relationName: "caller" }),
   providerInvoices: many(invoice, { relationName: "provider" }),
   heldInvoices: many(invoice, { relationName: "holder" }),
+  /** Its shares of invoices, one row per share. */
+  shares: many(invoiceShare),
+  /** Its invoices as contributor, one row per invoice. */
+  contributions: many(invoiceContributor),
   payouts: many(payout),
   claims: many(claim),
   slashes: many(slash),
@@ -53,6 +67,7 @@ export const invoiceRelations = relations(invoice, ({ one, many }) => ({
   model: one(model, { fields: [invoice.chainId, invoice.modelId], references: [model.chainId, model.modelId] }),
   bundle: one(bundle, { fields: [invoice.chainId, invoice.bundleId], references: [bundle.chainId, bundle.bundleId] }),
   shares: many(invoiceShare),
+  contributors: many(invoiceContributor),
   datasets: many(datasetUse),
   transfers: many(invoiceTransfer),
   payouts: many(payout),
@@ -82,7 +97,44 @@ export const datasetUseRelations = relations(datasetUse, ({ one }) => ({
   }),
 }));
 
-export const datasetRelations = relations(dataset, ({ many }) => ({ uses: many(datasetUse) }));
+export const invoiceContributorRelations = relations(invoiceContributor, ({ one }) => ({
+  invoice: one(invoice, {
+    fields: [invoiceContributor.chainId, invoiceContributor.invoiceId],
+    references: [invoice.chainId, invoice.invoiceId],
+  }),
+  contributorAccount: one(account, {
+    fields: [invoiceContributor.chainId, invoiceContributor.contributor],
+    references: [account.chainId, account.address],
+  }),
+}));
+
+export const datasetRelations = relations(dataset, ({ one, many }) => ({
+  uses: many(datasetUse),
+  daily: many(datasetDaily),
+  datanet: one(datanet, {
+    fields: [dataset.chainId, dataset.datanetId],
+    references: [datanet.chainId, datanet.datanetId],
+  }),
+}));
+
+export const datanetRelations = relations(datanet, ({ many }) => ({
+  datasets: many(dataset),
+  daily: many(datanetDaily),
+}));
+
+export const datasetDailyRelations = relations(datasetDaily, ({ one }) => ({
+  dataset: one(dataset, {
+    fields: [datasetDaily.chainId, datasetDaily.datasetHash],
+    references: [dataset.chainId, dataset.datasetHash],
+  }),
+}));
+
+export const datanetDailyRelations = relations(datanetDaily, ({ one }) => ({
+  datanet: one(datanet, {
+    fields: [datanetDaily.chainId, datanetDaily.datanetId],
+    references: [datanet.chainId, datanet.datanetId],
+  }),
+}));
 
 export const invoiceTransferRelations = relations(invoiceTransfer, ({ one }) => ({
   invoice: one(invoice, {

@@ -14,7 +14,6 @@ import { type Context, ponder } from "ponder:registry";
 import {
   account,
   bundle,
-  dataset,
   datasetUse,
   invoice,
   invoiceShare,
@@ -24,6 +23,7 @@ import {
   protocolDaily,
 } from "ponder:schema";
 import { ANOMALY_CODES, type Problem, unknownBundle, unknownInvoice, unknownModel } from "./lib/anomaly.js";
+import { addContributorShare, countDatasetUse, updateContributorView } from "./lib/contributions.js";
 import { finishFor } from "./lib/finish.js";
 import { isZeroAddress, normalizeHex } from "./lib/ids.js";
 import { eventColumns } from "./lib/rows.js";
@@ -220,18 +220,23 @@ ponder.on("InvoiceRegistry:DatasetUsed", async ({ event, context }) => {
   await context.db.insert(datasetUse).values({ chainId, invoiceId, position, datasetHash, datanetId, version });
   await context.db.update(invoice, { chainId, invoiceId }).set({ datasetCount: position + 1 });
 
-  // An invoice listing a dataset twice counts once: look at its earlier positions (primary keys).
-  let firstUse = true;
-  for (let earlier = 0; earlier < position && firstUse; earlier++) {
+  // An invoice listing a dataset (or datanet) twice counts once: look at its earlier positions.
+  let firstOfDataset = true;
+  let firstOfDatanet = true;
+  for (let earlier = 0; earlier < position && (firstOfDataset || firstOfDatanet); earlier++) {
     const use = await context.db.find(datasetUse, { chainId, invoiceId, position: earlier });
-    if (use?.datasetHash === datasetHash) firstUse = false;
+    if (use?.datasetHash === datasetHash) firstOfDataset = false;
+    if (use?.datanetId === datanetId) firstOfDatanet = false;
   }
-  const invoices = firstUse ? 1 : 0;
-  const tokens = firstUse ? BigInt(row.inputTokens) + BigInt(row.outputTokens) : 0n;
-  await context.db
-    .insert(dataset)
-    .values({ chainId, datasetHash, datanetId, version, invoices, tokens })
-    .onConflictDoUpdate((d) => ({ datanetId, version, invoices: d.invoices + invoices, tokens: d.tokens + tokens }));
+  const tokens = BigInt(row.inputTokens) + BigInt(row.outputTokens);
+  await countDatasetUse(
+    context,
+    { datasetHash, datanetId, version },
+    tokens,
+    dayOf(event.block.timestamp),
+    firstOfDataset,
+    firstOfDatanet,
+  );
   await finish(context, event, { type: "DatasetUsed", invoiceId, account: row.provider });
 });
 
@@ -264,11 +269,17 @@ ponder.on("InvoiceRegistry:ShareAssigned", async ({ event, context }) => {
     });
   }
   const position = row.shareCount;
-  await context.db.insert(invoiceShare).values({ chainId, invoiceId, position, contributor, role, shareBps });
+  const view = { modelId: row.modelId, status: row.status, issuedAt: row.issuedAt, settledAt: row.settledAt };
+  await context.db.insert(invoiceShare).values({ chainId, invoiceId, position, contributor, role, shareBps, ...view });
   await context.db
     .update(invoice, { chainId, invoiceId })
     .set({ shareCount: position + 1, shareBpsTotal: row.shareBpsTotal + shareBps });
-  await ensureAccount(context, contributor);
+  const newContribution = await addContributorShare(context, { invoiceId, contributor, shareBps, ...view });
+  const contributions = newContribution ? 1 : 0;
+  await context.db
+    .insert(account)
+    .values({ chainId, address: contributor, invoicesAsContributor: contributions })
+    .onConflictDoUpdate((a) => ({ invoicesAsContributor: a.invoicesAsContributor + contributions }));
   await finish(
     context,
     event,
@@ -294,6 +305,7 @@ ponder.on("InvoiceRegistry:InvoiceVoided", async ({ event, context }) => {
     });
   }
   await context.db.update(invoice, { chainId, invoiceId }).set({ status: "voided", voidReason: reason });
+  await updateContributorView(context, invoiceId, row.shareCount, { status: "voided" });
   await finish(
     context,
     event,

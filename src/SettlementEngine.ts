@@ -23,6 +23,8 @@ import {
   protocolState,
 } from "ponder:schema";
 import { ANOMALY_CODES, type Problem, unknownBundle, unknownInvoice } from "./lib/anomaly.js";
+import { earnedByRoleColumn } from "./lib/attribution.js";
+import { attributeSettlement, creditContributor, updateContributorView } from "./lib/contributions.js";
 import { finishFor } from "./lib/finish.js";
 import { type Hex, isZeroAddress, normalizeHex, PROTOCOL_STATE_ID } from "./lib/ids.js";
 import { eventColumns } from "./lib/rows.js";
@@ -40,14 +42,19 @@ const finish = finishFor("SettlementEngine");
 
 /**
  * Credits OPEN to an account's claimable balance (a payout, or the tax to the treasury) and counts
- * it in `earningsDaily` under the role (0 = tax) on the day of the block.
+ * it in its `earned` of the role and in `earningsDaily` under the role (0 = tax) on the day of the block.
  */
 async function credit(context: Context, address: Hex, role: number, amount: bigint, day: number): Promise<void> {
   const chainId = context.chain.id;
+  const byRole = earnedByRoleColumn(role);
   await context.db
     .insert(account)
-    .values({ chainId, address, earned: amount, claimable: amount })
-    .onConflictDoUpdate((row) => ({ earned: row.earned + amount, claimable: row.claimable + amount }));
+    .values({ chainId, address, earned: amount, claimable: amount, ...(byRole ? { [byRole]: amount } : {}) })
+    .onConflictDoUpdate((row) => ({
+      earned: row.earned + amount,
+      claimable: row.claimable + amount,
+      ...(byRole ? { [byRole]: row[byRole] + amount } : {}),
+    }));
   await bumpDaily(context, earningsDaily, { account: address, role, day }, { amount, payouts: 1 });
 }
 
@@ -111,6 +118,7 @@ ponder.on("SettlementEngine:SettlementScheduled", async ({ event, context }) => 
     });
   }
   await context.db.update(invoice, { chainId, invoiceId }).set({ status: "scheduled", payer, settleAt });
+  await updateContributorView(context, invoiceId, row.shareCount, { status: "scheduled" });
   await finish(
     context,
     event,
@@ -161,8 +169,10 @@ ponder.on("SettlementEngine:InvoiceSettled", async ({ event, context }) => {
 
   const timestamp = event.block.timestamp;
   const day = dayOf(timestamp);
+  const state = await context.db.find(protocolState, { chainId, id: PROTOCOL_STATE_ID });
   await context.db.update(invoice, { chainId, invoiceId }).set({
     status: "settled",
+    taxCreditedTo: state?.treasury ?? null,
     payer,
     paid,
     tax,
@@ -172,14 +182,15 @@ ponder.on("SettlementEngine:InvoiceSettled", async ({ event, context }) => {
     holderCredited: null,
     payoutCount: 0,
     sharesCredited: 0n,
+    dataProviderCredited: 0n,
   });
+  await updateContributorView(context, invoiceId, row.shareCount, { status: "settled", settledAt: timestamp });
   await context.db
     .insert(account)
     .values({ chainId, address: payer, spent: paid })
     .onConflictDoUpdate((a) => ({ spent: a.spent + paid }));
 
   // The tax is credited to the treasury's claimable without a PayoutCredited: role 0.
-  const state = await context.db.find(protocolState, { chainId, id: PROTOCOL_STATE_ID });
   if (state?.treasury) {
     await credit(context, state.treasury, ROLE.treasury, tax, day);
   } else {
@@ -227,9 +238,21 @@ ponder.on("SettlementEngine:PayoutCredited", async ({ event, context }) => {
   const distributed = row.distributed ?? 0n;
   if (row.status !== "settled") problems.push(mismatch(`payout while the invoice is ${row.status}`));
 
-  await context.db
-    .insert(payout)
-    .values({ chainId, id: event.id, invoiceId, account: payee, role, amount, ...eventColumns(event) });
+  // The share a share payout pays is the next one in position order (see below).
+  const share = isShareRole(role)
+    ? await context.db.find(invoiceShare, { chainId, invoiceId, position: row.payoutCount })
+    : null;
+  await context.db.insert(payout).values({
+    chainId,
+    id: event.id,
+    invoiceId,
+    account: payee,
+    role,
+    amount,
+    shareBps: share?.shareBps ?? null,
+    modelId: row.modelId,
+    ...eventColumns(event),
+  });
   await credit(context, payee, role, amount, dayOf(event.block.timestamp));
 
   if (role === ROLE.holder) {
@@ -244,6 +267,14 @@ ponder.on("SettlementEngine:PayoutCredited", async ({ event, context }) => {
       problems.push(mismatch(message));
     }
     await context.db.update(invoice, { chainId, invoiceId }).set({ holderCredited: amount });
+    // The holder's payout is the settlement's last: its data-provider OPEN is known in full.
+    await attributeSettlement(
+      context,
+      invoiceId,
+      row.datasetCount,
+      row.dataProviderCredited,
+      dayOf(event.block.timestamp),
+    );
     if (row.bundleId !== null) {
       const bundleRow = await context.db.find(bundle, { chainId, bundleId: row.bundleId });
       if (bundleRow) {
@@ -255,18 +286,20 @@ ponder.on("SettlementEngine:PayoutCredited", async ({ event, context }) => {
   } else if (isShareRole(role)) {
     // Share payouts come in share order: the n-th one credits position n.
     const position = row.payoutCount;
-    const share = await context.db.find(invoiceShare, { chainId, invoiceId, position });
     if (share) {
       for (const message of sharePayoutViolations(share, { account: payee, role, amount }, distributed)) {
         problems.push(mismatch(`share ${position}: ${message}`));
       }
       await context.db.update(invoiceShare, { chainId, invoiceId, position }).set({ credited: amount });
+      await creditContributor(context, invoiceId, share.contributor, amount);
     } else {
       problems.push(mismatch(`share payout ${position + 1}, but the invoice has ${row.shareCount} shares`));
     }
-    await context.db
-      .update(invoice, { chainId, invoiceId })
-      .set({ payoutCount: position + 1, sharesCredited: row.sharesCredited + amount });
+    await context.db.update(invoice, { chainId, invoiceId }).set({
+      payoutCount: position + 1,
+      sharesCredited: row.sharesCredited + amount,
+      dataProviderCredited: row.dataProviderCredited + (role === ROLE.dataProvider ? amount : 0n),
+    });
   } else {
     problems.push({
       code: ANOMALY_CODES.invalidRole,

@@ -140,6 +140,42 @@ describe("a fast run (seed 7, 300 invoices)", () => {
     expect(earnedByDay).toBe(earned);
   });
 
+  it("keeps the contributor figures' identities (docs/rules.md, Contributors and datasets)", () => {
+    const sum = (values: (string | null | undefined)[]) => values.reduce((total, v) => total + BigInt(v ?? 0), 0n);
+    let attributedTotal = 0n;
+    for (const invoice of Object.values(ledger.invoices)) {
+      if (invoice.status !== "settled") {
+        expect(invoice.datasets.every((use) => use.attributed === null)).toBe(true);
+        continue;
+      }
+      // Every data-provider payout goes to the invoice's datasets: the parts add up to D.
+      const dataProvider = sum(invoice.shares.filter((share) => share.role === 1).map((share) => share.credited));
+      if (invoice.datasets.length > 0) expect(sum(invoice.datasets.map((use) => use.attributed))).toBe(dataProvider);
+      attributedTotal += invoice.datasets.length > 0 ? dataProvider : 0n;
+    }
+    expect(sum(Object.values(ledger.datasets).map((dataset) => dataset.attributed))).toBe(attributedTotal);
+    expect(sum(Object.values(ledger.datanets).map((datanet) => datanet.attributed))).toBe(attributedTotal);
+    expect(sum(Object.values(ledger.datasetDaily).map((row) => row.attributed))).toBe(attributedTotal);
+    expect(sum(Object.values(ledger.datanetDaily).map((row) => row.attributed))).toBe(attributedTotal);
+    expect(attributedTotal).toBeGreaterThan(0n);
+    for (const [address, account] of Object.entries(ledger.accounts)) {
+      const byRole = sum([
+        account.earnedAsTreasury,
+        account.earnedAsDataProvider,
+        account.earnedAsModelOptimizer,
+        account.earnedAsRouter,
+        account.earnedAsHolder,
+      ]);
+      expect(byRole).toBe(BigInt(account.earned));
+      expect(sum(ledger.credits.filter((c) => c.account === address).map((c) => c.amount))).toBe(
+        BigInt(account.earned),
+      );
+      expect(sum(ledger.claims.filter((c) => c.account === address).map((c) => c.amount))).toBe(
+        BigInt(account.claimed),
+      );
+    }
+  });
+
   it("is deterministic: the same seed on a fresh chain gives the same ledger", () => {
     expect(twin).toEqual(ledger);
   });

@@ -10,6 +10,10 @@ const LARGE_SECTIONS = new Set<string>([
   "modelDaily",
   "slashes",
   "stakeChanges",
+  "datasetDaily",
+  "datanetDaily",
+  "credits",
+  "claims",
 ]);
 
 /**

@@ -14,7 +14,13 @@ export type Wei = string;
 export type InvoiceStatus = "issued" | "scheduled" | "settled" | "voided";
 
 export type LedgerShare = { contributor: Hex; role: 1 | 2 | 3; shareBps: number; credited: Wei | null };
-export type LedgerDatasetUse = { datasetHash: Hex; datanetId: Hex; version: number };
+export type LedgerDatasetUse = {
+  datasetHash: Hex;
+  datanetId: Hex;
+  version: number;
+  /** In the ledger's invoices: the data-provider OPEN attributed to the use at settlement (docs/rules.md); null until then. */
+  attributed?: Wei | null;
+};
 
 export type LedgerInvoice = {
   invoiceId: string;
@@ -73,6 +79,14 @@ export type LedgerAccount = {
   slashed: Wei;
   invoicesAsCaller: number;
   invoicesAsProvider: number;
+  /** Invoices with at least one share to the account, once each. */
+  invoicesAsContributor: number;
+  /** `earned` by role: the tax (0), data provider (1), model optimizer (2), router (3), holder (4). */
+  earnedAsTreasury: Wei;
+  earnedAsDataProvider: Wei;
+  earnedAsModelOptimizer: Wei;
+  earnedAsRouter: Wei;
+  earnedAsHolder: Wei;
 };
 
 export type LedgerModel = {
@@ -97,7 +111,39 @@ export type LedgerDataset = {
   invoices: number;
   /** inputTokens + outputTokens of those invoices. */
   tokens: number;
+  /** Data-provider OPEN attributed to its uses (docs/rules.md). */
+  attributed: Wei;
 };
+
+export type LedgerDatanet = {
+  /** Datasets whose first use named it. */
+  datasetCount: number;
+  /** Invoices listing at least one of its datasets, once each, and their tokens. */
+  invoices: number;
+  tokens: number;
+  attributed: Wei;
+};
+
+/** A dataset's or datanet's day: issuance figures on the day of issuance, attribution on the day of settlement. */
+export type LedgerAttributionDaily = { day: number; invoices: number; tokens: number; attributed: Wei };
+export type LedgerDatasetDaily = LedgerAttributionDaily & { datasetHash: Hex };
+export type LedgerDatanetDaily = LedgerAttributionDaily & { datanetId: Hex };
+
+/** One credit to an account's claimable: a PayoutCredited, or an invoice's tax to the treasury (role 0, no share). */
+export type LedgerCredit = {
+  account: Hex;
+  invoiceId: string;
+  role: 0 | 1 | 2 | 3 | 4;
+  /** The share's bps for roles 1..3; null for the tax and the holder. */
+  shareBps: number | null;
+  modelId: Hex;
+  amount: Wei;
+  blockNumber: number;
+  timestamp: number;
+};
+
+/** One EarningsClaimed. */
+export type LedgerClaim = { account: Hex; amount: Wei; blockNumber: number; timestamp: number };
 
 export type LedgerBundle = {
   owner: Hex;
@@ -179,6 +225,8 @@ export type LedgerProtocolDaily = {
   refunds: Wei;
   /** Every Slashed.amount of the day, whatever the reason. */
   slashed: Wei;
+  /** Data-provider OPEN of the day's settled invoices that list no dataset. */
+  unattributed: Wei;
 };
 
 export type Ledger = {
@@ -206,6 +254,7 @@ export type Ledger = {
   accounts: Record<Hex, LedgerAccount>;
   models: Record<Hex, LedgerModel>;
   datasets: Record<Hex, LedgerDataset>;
+  datanets: Record<Hex, LedgerDatanet>;
   bundles: Record<string, LedgerBundle>;
   unstakeRequests: Record<string, LedgerUnstakeRequest>;
   /** In chain order. */
@@ -218,4 +267,12 @@ export type Ledger = {
   modelDaily: Record<string, LedgerModelDaily>;
   /** Keyed by day. */
   protocolDaily: Record<string, LedgerProtocolDaily>;
+  /** Keyed `${datasetHash}:${day}`. */
+  datasetDaily: Record<string, LedgerDatasetDaily>;
+  /** Keyed `${datanetId}:${day}`. */
+  datanetDaily: Record<string, LedgerDatanetDaily>;
+  /** Every credit to a claimable balance, in chain order (a statement's lines). */
+  credits: LedgerCredit[];
+  /** Every claim, in chain order. */
+  claims: LedgerClaim[];
 };

@@ -73,7 +73,10 @@ export class ProtocolMirror extends SettlementMirror {
         sloMet: invoice.sloMet,
         modelVersion: invoice.modelVersion,
         trainingLogHash: invoice.trainingLogHash,
-        datasets: invoice.datasets.map((use) => ({ ...use })),
+        datasets: invoice.datasets.map((use, position) => ({
+          ...use,
+          attributed: wei(invoice.attributed?.[position] ?? null),
+        })),
         shares: invoice.shares.map((share) => ({
           contributor: share.contributor,
           role: share.role,
@@ -107,6 +110,12 @@ export class ProtocolMirror extends SettlementMirror {
         slashed: account.slashed.toString(),
         invoicesAsCaller: account.invoicesAsCaller,
         invoicesAsProvider: account.invoicesAsProvider,
+        invoicesAsContributor: account.invoicesAsContributor,
+        earnedAsTreasury: account.earnedByRole[0].toString(),
+        earnedAsDataProvider: account.earnedByRole[1].toString(),
+        earnedAsModelOptimizer: account.earnedByRole[2].toString(),
+        earnedAsRouter: account.earnedByRole[3].toString(),
+        earnedAsHolder: account.earnedByRole[4].toString(),
       };
     }
     const models: Ledger["models"] = {};
@@ -114,7 +123,19 @@ export class ProtocolMirror extends SettlementMirror {
       models[modelId] = { ...model, pricePerKToken: model.pricePerKToken.toString(), gross: model.gross.toString() };
     }
     const datasets: Ledger["datasets"] = {};
-    for (const [hash, dataset] of this.datasets) datasets[hash] = { ...dataset };
+    for (const [hash, dataset] of this.datasets) {
+      datasets[hash] = { ...dataset, attributed: dataset.attributed.toString() };
+    }
+    const datanets: Ledger["datanets"] = {};
+    for (const [id, datanet] of this.datanets) datanets[id] = { ...datanet, attributed: datanet.attributed.toString() };
+    const datasetDaily: Ledger["datasetDaily"] = {};
+    for (const [mapKey, { key, ...row }] of this.datasetDaily) {
+      datasetDaily[mapKey] = { datasetHash: key, ...row, attributed: row.attributed.toString() };
+    }
+    const datanetDaily: Ledger["datanetDaily"] = {};
+    for (const [mapKey, { key, ...row }] of this.datanetDaily) {
+      datanetDaily[mapKey] = { datanetId: key, ...row, attributed: row.attributed.toString() };
+    }
     const bundles: Ledger["bundles"] = {};
     for (const bundle of this.bundles.values()) {
       bundles[bundle.id.toString()] = {
@@ -159,6 +180,7 @@ export class ProtocolMirror extends SettlementMirror {
         tax: row.tax.toString(),
         refunds: row.refunds.toString(),
         slashed: row.slashed.toString(),
+        unattributed: row.unattributed.toString(),
       };
     }
     return {
@@ -166,6 +188,7 @@ export class ProtocolMirror extends SettlementMirror {
       accounts,
       models,
       datasets,
+      datanets,
       bundles,
       unstakeRequests,
       slashes: this.slashes,
@@ -173,6 +196,10 @@ export class ProtocolMirror extends SettlementMirror {
       earningsDaily,
       modelDaily,
       protocolDaily,
+      datasetDaily,
+      datanetDaily,
+      credits: this.credits,
+      claims: this.claims,
     };
   }
 }

@@ -29,6 +29,7 @@ import {
   type ReadQuery,
 } from "./ponder-internals.js";
 import { sqlGuard } from "./sql.js";
+import { statements } from "./statements.js";
 import { StreamHub } from "./streams/hub.js";
 import { STREAM_SETTINGS, streamRoutes } from "./streams/routes.js";
 import { ponderStreamStore } from "./streams/store.js";
@@ -126,6 +127,8 @@ function createApi(): Hono {
   app.route("/dashboard", dashboard);
   // Daily figures per chain and summed over the chains (src/api/aggregates.ts).
   app.route("/aggregates", aggregates);
+  // A contributor's statement of credits and claims over a period (src/api/statements.ts, docs/attribution.md).
+  app.route("/statements", statements);
 
   app.route(
     "/streams",

@@ -3,12 +3,25 @@
  * parameters' changes. Unlike the pure modules beside it, this one writes through `context.db`.
  */
 import type { Context } from "ponder:registry";
-import { type earningsDaily, type modelDaily, type protocolDaily, protocolState, rateChange } from "ponder:schema";
+import {
+  type datanetDaily,
+  type datasetDaily,
+  type earningsDaily,
+  type modelDaily,
+  type protocolDaily,
+  protocolState,
+  rateChange,
+} from "ponder:schema";
 import { PROTOCOL_STATE_ID } from "./ids.js";
 import { type EventColumns, eventColumns, type LoggedEvent } from "./rows.js";
 
 /** The tables keyed by a UTC day (`dayOf`), whose other columns are counters. */
-type DailyTable = typeof earningsDaily | typeof modelDaily | typeof protocolDaily;
+type DailyTable =
+  | typeof earningsDaily
+  | typeof modelDaily
+  | typeof protocolDaily
+  | typeof datasetDaily
+  | typeof datanetDaily;
 /** Counters of a daily row, by column. */
 type Counters = Record<string, number | bigint>;
 
@@ -30,7 +43,7 @@ export async function bumpDaily<table extends DailyTable>(
   const added = add as Counters;
   const raised = max as Record<string, number>;
   const values = { chainId: context.chain.id, ...key, ...add, ...max };
-  // One insert call for the three tables: the union of their row types is too wide for Ponder's typing.
+  // One insert call for every daily table: the union of their row types is too wide for Ponder's typing.
   await context.db
     .insert(table as typeof protocolDaily)
     .values(values as typeof protocolDaily.$inferInsert)

@@ -58,8 +58,10 @@ export async function readTables(indexerUrl: string, chainId?: number) {
     model: await all(schema.model),
     invoice: await all(schema.invoice),
     invoiceShare: await all(schema.invoiceShare),
+    invoiceContributor: await all(schema.invoiceContributor),
     datasetUse: await all(schema.datasetUse),
     dataset: await all(schema.dataset),
+    datanet: await all(schema.datanet),
     invoiceTransfer: await all(schema.invoiceTransfer),
     bundle: await all(schema.bundle),
     payout: await all(schema.payout),
@@ -71,6 +73,8 @@ export async function readTables(indexerUrl: string, chainId?: number) {
     earningsDaily: await all(schema.earningsDaily),
     modelDaily: await all(schema.modelDaily),
     protocolDaily: await all(schema.protocolDaily),
+    datasetDaily: await all(schema.datasetDaily),
+    datanetDaily: await all(schema.datanetDaily),
     anomaly: await all(schema.anomaly),
   };
 }
@@ -122,7 +126,16 @@ const ACCOUNT_FIELDS = [
   "slashed",
   "invoicesAsCaller",
   "invoicesAsProvider",
+  "invoicesAsContributor",
+  "earnedAsTreasury",
+  "earnedAsDataProvider",
+  "earnedAsModelOptimizer",
+  "earnedAsRouter",
+  "earnedAsHolder",
 ];
+/** The invoice's fields that its share and contributor rows carry (kept current). */
+const CONTRIBUTOR_VIEW_FIELDS = ["modelId", "status", "issuedAt", "settledAt"];
+const ATTRIBUTION_DAILY_FIELDS = ["invoices", "tokens", "attributed"];
 
 /** Compares every table that matters with the simulator's ledger; returns the differences. */
 export function compareWithLedger(tables: Tables, ledger: Ledger): string[] {
@@ -132,30 +145,52 @@ export function compareWithLedger(tables: Tables, ledger: Ledger): string[] {
   m.count("invoice", Object.keys(ledger.invoices).length, tables.invoice.length);
   const shares = byKey(tables.invoiceShare, (r) => `${r.invoiceId}:${r.position}`);
   const datasetUses = byKey(tables.datasetUse, (r) => `${r.invoiceId}:${r.position}`);
+  const contributors = byKey(tables.invoiceContributor, (r) => `${r.invoiceId}:${lower(r.contributor)}`);
   let shareCount = 0;
   let datasetUseCount = 0;
+  let contributorCount = 0;
   for (const [id, expected] of Object.entries(ledger.invoices)) {
     const actual = invoices.get(id);
     m.check(`invoice ${id}`, expected as unknown as Row, actual, INVOICE_FIELDS);
+    // One contributor row per (invoice, contributor), its shares summed: grouped here from the ledger.
+    const byContributor = new Map<string, Row & { shares: number; shareBps: number; credited: bigint | null }>();
     expected.shares.forEach((share, position) => {
-      m.check(`invoiceShare ${id}:${position}`, share, shares.get(`${id}:${position}`), [
+      m.check(`invoiceShare ${id}:${position}`, { ...expected, ...share }, shares.get(`${id}:${position}`), [
         "contributor",
         "role",
         "shareBps",
         "credited",
+        ...CONTRIBUTOR_VIEW_FIELDS,
       ]);
+      const group = byContributor.get(share.contributor) ?? { shares: 0, shareBps: 0, credited: null };
+      group.shares++;
+      group.shareBps += share.shareBps;
+      if (share.credited !== null) group.credited = (group.credited ?? 0n) + BigInt(share.credited);
+      byContributor.set(share.contributor, group);
     });
+    for (const [contributor, group] of byContributor) {
+      const key = `${id}:${contributor.toLowerCase()}`;
+      m.check(`invoiceContributor ${key}`, { ...expected, ...group }, contributors.get(key), [
+        "shares",
+        "shareBps",
+        "credited",
+        ...CONTRIBUTOR_VIEW_FIELDS,
+      ]);
+    }
     expected.datasets.forEach((use, position) => {
       m.check(`datasetUse ${id}:${position}`, use, datasetUses.get(`${id}:${position}`), [
         "datasetHash",
         "datanetId",
         "version",
+        "attributed",
       ]);
     });
     shareCount += expected.shares.length;
     datasetUseCount += expected.datasets.length;
+    contributorCount += byContributor.size;
   }
   m.count("invoiceShare", shareCount, tables.invoiceShare.length);
+  m.count("invoiceContributor", contributorCount, tables.invoiceContributor.length);
   m.count("datasetUse", datasetUseCount, tables.datasetUse.length);
   m.count(
     "invoiceTransfer (excluding mints)",
@@ -201,7 +236,30 @@ export function compareWithLedger(tables: Tables, ledger: Ledger): string[] {
       "version",
       "invoices",
       "tokens",
+      "attributed",
     ]);
+  }
+
+  const datanets = byKey(tables.datanet, (r) => lower(r.datanetId));
+  m.count("datanet", Object.keys(ledger.datanets).length, tables.datanet.length);
+  for (const [id, expected] of Object.entries(ledger.datanets)) {
+    m.check(`datanet ${id}`, expected as unknown as Row, datanets.get(id.toLowerCase()), [
+      "datasetCount",
+      ...ATTRIBUTION_DAILY_FIELDS,
+    ]);
+  }
+
+  const datasetDaily = byKey(tables.datasetDaily, (r) => `${lower(r.datasetHash)}:${r.day}`);
+  m.count("datasetDaily", Object.keys(ledger.datasetDaily).length, tables.datasetDaily.length);
+  for (const expected of Object.values(ledger.datasetDaily)) {
+    const key = `${expected.datasetHash.toLowerCase()}:${expected.day}`;
+    m.check(`datasetDaily ${key}`, expected as unknown as Row, datasetDaily.get(key), ATTRIBUTION_DAILY_FIELDS);
+  }
+  const datanetDaily = byKey(tables.datanetDaily, (r) => `${lower(r.datanetId)}:${r.day}`);
+  m.count("datanetDaily", Object.keys(ledger.datanetDaily).length, tables.datanetDaily.length);
+  for (const expected of Object.values(ledger.datanetDaily)) {
+    const key = `${expected.datanetId.toLowerCase()}:${expected.day}`;
+    m.check(`datanetDaily ${key}`, expected as unknown as Row, datanetDaily.get(key), ATTRIBUTION_DAILY_FIELDS);
   }
 
   const bundles = byKey(tables.bundle, (r) => String(r.bundleId));
@@ -295,6 +353,7 @@ export function compareWithLedger(tables: Tables, ledger: Ledger): string[] {
       "tax",
       "refunds",
       "slashed",
+      "unattributed",
     ]);
   }
 
@@ -330,6 +389,11 @@ export function checkInvariants(tables: Tables): string[] {
   for (const account of tables.account) {
     const [earned, claimed, claimable] = ["earned", "claimed", "claimable"].map((f) => BigInt(account[f] as bigint));
     if (claimable !== earned - claimed) m.add(`account ${account.address}: claimable != earned - claimed`);
+    const byRole = ["Treasury", "DataProvider", "ModelOptimizer", "Router", "Holder"].reduce(
+      (sum, role) => sum + BigInt(account[`earnedAs${role}`] as bigint),
+      0n,
+    );
+    if (byRole !== earned) m.add(`account ${account.address}: earned by role ${byRole} != earned ${earned}`);
   }
   return m.items;
 }

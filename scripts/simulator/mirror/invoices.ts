@@ -78,6 +78,7 @@ export class InvoicesMirror extends StakesMirror {
       modelVersion: args.modelVersion,
       trainingLogHash: args.trainingLogHash,
       datasets: args.datasets,
+      attributed: null,
       shares: args.shares.map((share) => ({ ...share, credited: null })),
       holderCredited: null,
       payer: null,
@@ -99,22 +100,33 @@ export class InvoicesMirror extends StakesMirror {
     this.noteOwner(provider, invoiceId);
     this.account(args.caller).invoicesAsCaller++;
     this.account(provider).invoicesAsProvider++;
-    for (const share of args.shares) this.account(share.contributor);
+    for (const contributor of new Set(args.shares.map((share) => share.contributor))) {
+      this.account(contributor).invoicesAsContributor++;
+    }
     model.invoices++;
     model.tokens += tokens;
     model.gross += amount;
     if (sloMet) model.sloMet++;
-    const seen = new Set<Hex>();
+    // An invoice counts once per dataset and once per datanet it lists.
+    const datasetsListed = new Set<Hex>();
+    const datanetsListed = new Set<Hex>();
     for (const use of args.datasets) {
       let dataset = this.datasets.get(use.datasetHash);
       if (!dataset) {
-        dataset = { datanetId: use.datanetId, version: use.version, invoices: 0, tokens: 0 };
+        dataset = { datanetId: use.datanetId, version: use.version, invoices: 0, tokens: 0, attributed: 0n };
         this.datasets.set(use.datasetHash, dataset);
+        this.datanet(use.datanetId).datasetCount++;
       }
       dataset.datanetId = use.datanetId;
       dataset.version = use.version;
-      if (seen.has(use.datasetHash)) continue;
-      seen.add(use.datasetHash);
+      if (!datanetsListed.has(use.datanetId)) {
+        datanetsListed.add(use.datanetId);
+        const datanet = this.datanet(use.datanetId);
+        datanet.invoices++;
+        datanet.tokens += tokens;
+      }
+      if (datasetsListed.has(use.datasetHash)) continue;
+      datasetsListed.add(use.datasetHash);
       dataset.invoices++;
       dataset.tokens += tokens;
     }
@@ -170,6 +182,16 @@ export class InvoicesMirror extends StakesMirror {
       const protocolDay = this.protocolDay(day);
       protocolDay.invoices++;
       protocolDay.gross += amount;
+      for (const hash of datasetsListed) {
+        const datasetDay = this.attributionDay(this.datasetDaily, hash, day);
+        datasetDay.invoices++;
+        datasetDay.tokens += tokens;
+      }
+      for (const id of datanetsListed) {
+        const datanetDay = this.attributionDay(this.datanetDaily, id, day);
+        datanetDay.invoices++;
+        datanetDay.tokens += tokens;
+      }
     });
     return { effect, invoiceId };
   }

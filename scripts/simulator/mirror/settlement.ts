@@ -13,6 +13,7 @@ import {
   type Effect,
   HOLDER_ROLE,
   type InvoiceState,
+  type MinedContext,
   newEffect,
   SLO_BREACH,
   ZERO_ADDRESS,
@@ -142,6 +143,7 @@ export class SettlementMirror extends InvoicesMirror {
     const treasuryAccount = this.account(treasury);
     treasuryAccount.claimable += tax;
     treasuryAccount.earned += tax;
+    treasuryAccount.earnedByRole[0] += tax;
     invoice.status = "settled";
     invoice.payer = payer;
     invoice.paid = paid;
@@ -158,12 +160,14 @@ export class SettlementMirror extends InvoicesMirror {
       const account = this.account(share.contributor);
       account.claimable += credit;
       account.earned += credit;
+      account.earnedByRole[share.role] += credit;
       add(effect, this.events.payoutCredited(invoice.id, share.contributor, share.role, credit));
     }
     invoice.holderCredited = remaining;
     const holderAccount = this.account(holder);
     holderAccount.claimable += remaining;
     holderAccount.earned += remaining;
+    holderAccount.earnedByRole[HOLDER_ROLE] += remaining;
     add(effect, this.events.payoutCredited(invoice.id, holder, HOLDER_ROLE, remaining));
     if (invoice.bundleId !== 0n) {
       const bundle = this.bundles.get(invoice.bundleId) as BundleState;
@@ -171,9 +175,24 @@ export class SettlementMirror extends InvoicesMirror {
       bundle.earned += remaining;
     }
     const holderCredit = remaining;
+    const attributed = this.attribute(invoice);
     effect.onMined.push((context) => {
       invoice.settledAt = context.timestamp;
       const day = dayOf(context.timestamp);
+      this.attributeOnDay(invoice, attributed, day);
+      const line = { invoiceId: invoice.id.toString(), modelId: invoice.modelId, ...this.mined(context) };
+      this.credits.push({ ...line, account: treasury, role: 0, shareBps: null, amount: tax.toString() });
+      for (const share of invoice.shares) {
+        const amount = (share.credited as bigint).toString();
+        this.credits.push({ ...line, account: share.contributor, role: share.role, shareBps: share.shareBps, amount });
+      }
+      this.credits.push({
+        ...line,
+        account: holder,
+        role: HOLDER_ROLE,
+        shareBps: null,
+        amount: holderCredit.toString(),
+      });
       const modelDay = this.modelDay(invoice.modelId, day);
       modelDay.settled++;
       modelDay.paid += paid;
@@ -198,6 +217,48 @@ export class SettlementMirror extends InvoicesMirror {
     state.claimed += amount;
     const effect = newEffect();
     add(effect, this.events.earningsClaimed(account, amount));
+    effect.onMined.push((context) => {
+      this.claims.push({ account, amount: amount.toString(), ...this.mined(context) });
+    });
     return effect;
+  }
+
+  private mined(context: MinedContext): { blockNumber: number; timestamp: number } {
+    return { blockNumber: context.blockNumber, timestamp: context.timestamp };
+  }
+
+  /**
+   * docs/rules.md, "Dataset attribution", from the mirror's own records: D is the sum of the
+   * settlement's data-provider credits (role 1); each dataset use gets floor(D / k), position 0
+   * the remainder too. Sets the uses' parts and the datasets' and datanets' lifetime totals; returns D.
+   */
+  private attribute(invoice: InvoiceState): bigint {
+    let dataProvider = 0n;
+    for (const share of invoice.shares) if (share.role === 1) dataProvider += share.credited as bigint;
+    const k = BigInt(invoice.datasets.length);
+    if (k === 0n) return dataProvider;
+    const each = dataProvider / k;
+    invoice.attributed = invoice.datasets.map((_, position) =>
+      position === 0 ? dataProvider - each * (k - 1n) : each,
+    );
+    invoice.datasets.forEach((use, position) => {
+      const part = (invoice.attributed as bigint[])[position];
+      (this.datasets.get(use.datasetHash) as { attributed: bigint }).attributed += part;
+      this.datanet(use.datanetId).attributed += part;
+    });
+    return dataProvider;
+  }
+
+  /** The daily side of `attribute`, on the settlement's day: D unattributed when no dataset is listed. */
+  private attributeOnDay(invoice: InvoiceState, dataProvider: bigint, day: number) {
+    if (invoice.attributed === null) {
+      this.protocolDay(day).unattributed += dataProvider;
+      return;
+    }
+    invoice.datasets.forEach((use, position) => {
+      const part = (invoice.attributed as bigint[])[position];
+      this.attributionDay(this.datasetDaily, use.datasetHash, day).attributed += part;
+      this.attributionDay(this.datanetDaily, use.datanetId, day).attributed += part;
+    });
   }
 }

@@ -5,10 +5,12 @@
  */
 import { SimulatorMismatchError } from "../errors.js";
 import type { EventEncoder } from "../events.js";
-import type { Hex, LedgerSlash, LedgerStakeChange } from "../ledger.js";
+import type { Hex, LedgerClaim, LedgerCredit, LedgerSlash, LedgerStakeChange } from "../ledger.js";
 import type {
   AccountState,
+  AttributionDailyState,
   BundleState,
+  DatanetState,
   DatasetState,
   EarningsDailyState,
   InvoiceState,
@@ -34,6 +36,7 @@ export class MirrorState {
   readonly invoices = new Map<bigint, InvoiceState>();
   readonly models = new Map<Hex, ModelState>();
   readonly datasets = new Map<Hex, DatasetState>();
+  readonly datanets = new Map<Hex, DatanetState>();
   readonly bundles = new Map<bigint, BundleState>();
   readonly requests = new Map<bigint, UnstakeRequestState>();
   /** Open unstake requests in creation order (what `unstake` may still close). */
@@ -42,12 +45,17 @@ export class MirrorState {
   readonly recentlyOwned = new Map<Hex, bigint[]>();
   readonly slashes: LedgerSlash[] = [];
   readonly stakeChanges: LedgerStakeChange[] = [];
+  /** Every credit to a claimable balance and every claim, in chain order: the statements' lines. */
+  readonly credits: LedgerCredit[] = [];
+  readonly claims: LedgerClaim[] = [];
 
   protected readonly requestQueues = new Map<Hex, { ids: bigint[]; first: number }>();
   protected readonly operatorApprovals = new Set<string>();
   protected readonly earningsDaily = new Map<string, EarningsDailyState>();
   protected readonly modelDaily = new Map<string, ModelDailyState>();
   protected readonly protocolDaily = new Map<number, ProtocolDailyState>();
+  protected readonly datasetDaily = new Map<string, AttributionDailyState>();
+  protected readonly datanetDaily = new Map<string, AttributionDailyState>();
 
   constructor(
     protected readonly events: EventEncoder,
@@ -73,6 +81,8 @@ export class MirrorState {
         slashed: 0n,
         invoicesAsCaller: 0,
         invoicesAsProvider: 0,
+        invoicesAsContributor: 0,
+        earnedByRole: [0n, 0n, 0n, 0n, 0n],
       };
       this.accounts.set(address, account);
     }
@@ -83,6 +93,15 @@ export class MirrorState {
     const invoice = this.invoices.get(id);
     if (!invoice) throw this.bug(`invoice ${id} does not exist`);
     return invoice;
+  }
+
+  datanet(datanetId: Hex): DatanetState {
+    let datanet = this.datanets.get(datanetId);
+    if (!datanet) {
+      datanet = { datasetCount: 0, invoices: 0, tokens: 0, attributed: 0n };
+      this.datanets.set(datanetId, datanet);
+    }
+    return datanet;
   }
 
   isOperator(owner: Hex, operator: Hex): boolean {
@@ -132,8 +151,29 @@ export class MirrorState {
   protected protocolDay(day: number): ProtocolDailyState {
     let row = this.protocolDaily.get(day);
     if (!row) {
-      row = { day, invoices: 0, gross: 0n, settled: 0, paid: 0n, tax: 0n, refunds: 0n, slashed: 0n };
+      row = {
+        day,
+        invoices: 0,
+        gross: 0n,
+        settled: 0,
+        paid: 0n,
+        tax: 0n,
+        refunds: 0n,
+        slashed: 0n,
+        unattributed: 0n,
+      };
       this.protocolDaily.set(day, row);
+    }
+    return row;
+  }
+
+  /** The day of a dataset (`daily` = datasetDaily, keyed by hash) or datanet (datanetDaily, by id). */
+  protected attributionDay(daily: Map<string, AttributionDailyState>, key: Hex, day: number): AttributionDailyState {
+    const mapKey = `${key}:${day}`;
+    let row = daily.get(mapKey);
+    if (!row) {
+      row = { key, day, invoices: 0, tokens: 0, attributed: 0n };
+      daily.set(mapKey, row);
     }
     return row;
   }

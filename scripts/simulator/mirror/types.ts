@@ -37,6 +37,9 @@ export type AccountState = {
   slashed: bigint;
   invoicesAsCaller: number;
   invoicesAsProvider: number;
+  invoicesAsContributor: number;
+  /** `earned` by role 0..4 (0 = the tax, as treasury). */
+  earnedByRole: [bigint, bigint, bigint, bigint, bigint];
 };
 
 export type InvoiceState = {
@@ -61,6 +64,8 @@ export type InvoiceState = {
   modelVersion: Hex;
   trainingLogHash: Hex;
   datasets: LedgerDatasetUse[];
+  /** What each dataset use was attributed at settlement (docs/rules.md); null until then. */
+  attributed: bigint[] | null;
   shares: { contributor: Hex; role: 1 | 2 | 3; shareBps: number; credited: bigint | null }[];
   holderCredited: bigint | null;
   payer: Hex | null;
@@ -113,7 +118,10 @@ export type ModelState = {
   sloMet: number;
 };
 
-export type DatasetState = { datanetId: Hex; version: number; invoices: number; tokens: number };
+export type DatasetState = { datanetId: Hex; version: number; invoices: number; tokens: number; attributed: bigint };
+export type DatanetState = { datasetCount: number; invoices: number; tokens: number; attributed: bigint };
+/** A dataset's or datanet's day (`key` is its hash or id). */
+export type AttributionDailyState = { key: Hex; day: number; invoices: number; tokens: number; attributed: bigint };
 export type EarningsDailyState = {
   account: Hex;
   role: 0 | 1 | 2 | 3 | 4;
@@ -144,6 +152,7 @@ export type ProtocolDailyState = {
   tax: bigint;
   refunds: bigint;
   slashed: bigint;
+  unattributed: bigint;
 };
 
 export type IssueArgs = {
