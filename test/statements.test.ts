@@ -7,9 +7,9 @@ import path from "node:path";
 import { type Address, createPublicClient, http } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SettlementEngineAbi } from "../abis/SettlementEngine.js";
+import { type PonderProcess, startPonder } from "../harness/ponder.js";
 import type { Hex, Ledger } from "../scripts/simulator/ledger.js";
 import { type SimulatedChain, simulatedChain } from "./helpers/indexed-chain.js";
-import { type PonderProcess, startPonder } from "../harness/ponder.js";
 
 type StatementAnswer = {
   address: string;
