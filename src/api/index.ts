@@ -6,6 +6,7 @@ import { client, graphql } from "ponder";
 import { aggregates } from "./aggregates.js";
 import dashboard from "./dashboard.js";
 import { registerOpenledgerMetrics } from "./metrics.js";
+import { installReplicaHeaders, sqlOnStandby } from "./standby.js";
 import { streams } from "./streams.js";
 import { webhooksAdmin } from "./webhooks.js";
 
@@ -55,6 +56,8 @@ function readRealTablesOnPglite() {
 readRealTablesOnPglite();
 // Our gauges and counters join Ponder's own on GET /metrics (src/api/metrics.ts).
 registerOpenledgerMetrics();
+// X-Indexed-Block on every answer, and /ready failing on a lagging hot standby (src/api/standby.ts).
+installReplicaHeaders();
 
 const app = new Hono();
 
@@ -97,6 +100,8 @@ app.use("/sql/*", async (c, next) => {
     c.res = c.json({ error: `SQL query refused: ${reason}` }, 400);
   }
 });
+// On a hot standby: /sql/live refused, /sql/db keyed by the indexed state (src/api/standby.ts).
+app.use("/sql/*", sqlOnStandby);
 app.use("/sql/*", client({ db, schema }));
 
 app.route("/dashboard", dashboard);

@@ -6,6 +6,7 @@
  */
 import type { ServerResponse } from "node:http";
 import { type Context, Hono } from "hono";
+import { resumeBeyondReplay } from "./standby.js";
 import { finalityDepth, followSource, StreamConsumer, StreamSource } from "./stream-core.js";
 import {
   parseStreamQuery,
@@ -144,7 +145,7 @@ export function streamSource(kind: StreamKind): StreamSource {
   return streamHub().source(kind);
 }
 
-function openStream(c: Context, kind: StreamKind): Response {
+async function openStream(c: Context, kind: StreamKind): Promise<Response> {
   const url = new URL(c.req.url);
   let query: StreamQuery;
   try {
@@ -153,6 +154,9 @@ function openStream(c: Context, kind: StreamKind): Response {
     if (error instanceof StreamQueryError) return c.json({ error: error.message }, 400);
     throw error;
   }
+  // On a hot standby that has not replayed the resume point yet: wait a little, or say retry.
+  const behind = query.start.kind === "after" ? await resumeBeyondReplay(c, query.start.cursor) : undefined;
+  if (behind) return behind;
   const streams = streamHub();
   if (streams.connections.size >= STREAM_SETTINGS.maxClients) {
     return c.json({ error: `Too many stream clients (${STREAM_SETTINGS.maxClients}); retry later` }, 503);

@@ -6,6 +6,7 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { type Context, Hono, type Next } from "hono";
+import { onStandby } from "./standby.js";
 import { finalityDepth } from "./stream-core.js";
 import { streamSource } from "./streams.js";
 import { DEFAULT_BACKOFF } from "./webhook-backoff.js";
@@ -45,6 +46,9 @@ function sqlClient(): SqlClient | undefined {
   const driver = ponder.PONDER_DATABASE?.driver;
   if (driver?.dialect === "pglite") return pgliteSqlClient(driver.instance);
   if (driver?.dialect === "postgres") {
+    // A replica on a hot standby keeps webhook state on the primary (src/api/standby.ts).
+    const primary = process.env.PRIMARY_DATABASE_URL;
+    if (primary) return postgresSqlClient({ connectionString: primary });
     const poolConfig = ponder.PONDER_PRE_BUILD?.databaseConfig.poolConfig;
     const connectionString = process.env.DATABASE_URL;
     const { max: _max, ...connection } = poolConfig ?? {};
@@ -53,7 +57,14 @@ function sqlClient(): SqlClient | undefined {
   return undefined;
 }
 
-type Webhooks = { sql: SqlClient; schema: string; dispatcher: WebhookDispatcher; ready: Promise<void> };
+type Webhooks = {
+  sql: SqlClient;
+  schema: string;
+  dispatcher: WebhookDispatcher;
+  ready: Promise<void>;
+  /** Why the admin API is off in this process (a hot standby without PRIMARY_DATABASE_URL). */
+  refusal?: string;
+};
 
 /** Inserts or updates the file's subscriptions (cursors kept); file subscriptions no longer listed are disabled. */
 async function syncFileSubscriptions(sql: SqlClient, schema: string, specs: SubscriptionSpec[]) {
@@ -155,7 +166,16 @@ export function startWebhooks(): Webhooks | undefined {
     log: (message) => console.warn(message),
   });
   let stopped = false;
-  const ready = (async () => {
+  const current: Webhooks = { sql, schema, dispatcher, ready: Promise.resolve() };
+  current.ready = (async () => {
+    // A hot standby refuses writes: the state lives on the primary, and only processes there deliver.
+    const standby = await onStandby();
+    if (standby && !process.env.PRIMARY_DATABASE_URL) {
+      current.refusal =
+        "This replica reads a PostgreSQL hot standby, which refuses writes: set PRIMARY_DATABASE_URL for the webhook admin API";
+      console.warn(`Webhooks: ${current.refusal}; deliveries run on the processes connected to the primary`);
+      return;
+    }
     // The database may not answer yet (a PostgreSQL restarting): retry until it does.
     for (let attempt = 1; !stopped; attempt++) {
       try {
@@ -179,9 +199,10 @@ export function startWebhooks(): Webhooks | undefined {
         );
       }
     }
-    if (!stopped) dispatcher.start();
+    if (standby) console.log("Webhooks: admin API through PRIMARY_DATABASE_URL; no deliveries from a hot standby");
+    else if (!stopped) dispatcher.start();
   })();
-  webhooks = { sql, schema, dispatcher, ready };
+  webhooks = current;
   ponder.PONDER_COMMON?.apiShutdown.add(() => {
     stopped = true;
     return dispatcher.stop();
@@ -218,6 +239,7 @@ async function state(c: Context): Promise<Webhooks | Response> {
   ]);
   if (!started)
     return c.json({ error: "The webhook tables are not ready yet (is the database up?); retry later" }, 503);
+  if (current.refusal) return c.json({ error: current.refusal }, 503);
   return current;
 }
 

@@ -1,0 +1,243 @@
+/**
+ * API processes on a PostgreSQL hot standby (docs/production-standbys.md). A standby replays the
+ * primary's WAL in commit order, so it holds the primary's state of some moments ago: every read is
+ * consistent, only older. This module tells how old, and adapts what a standby cannot do:
+ *
+ * - `X-Indexed-Block` on every answer (Ponder's /ready, /status and /metrics included): the block
+ *   each chain is indexed to, as `chainId=block` pairs; the answer reflects at least that block.
+ *   On a standby, `X-Replication-Lag` adds the replay lag in seconds.
+ * - GET /ready answers 503 on a standby whose replay lag is over STANDBY_MAX_LAG_SECONDS (30 s), so a
+ *   load balancer drains a stale replica, and takes it back once it has caught up.
+ * - /sql/db: Ponder's @ponder/client middleware caches each query's result until a NOTIFY says a
+ *   table changed, and a standby never delivers NOTIFY, so the cache would serve the first answer
+ *   forever. On a standby the query is keyed by the indexed checkpoints instead (a new state, a new key).
+ * - /sql/live is refused in one line on a standby (no NOTIFY, so nothing would ever be pushed).
+ * - A stream resumed with a `Last-Event-ID` beyond what the standby has replayed waits for it at most
+ *   STREAM_RESUME_WAIT_MS (5 s), then is told to retry (503, Retry-After).
+ *
+ * The state is read through Ponder's read-only pool and cached for STANDBY_STATE_MS (500 ms).
+ */
+import http from "node:http";
+import { db } from "ponder:api";
+import type { Context, Next } from "hono";
+import { sql } from "ponder";
+import { blockNumberOfCursor, CHECKPOINT_LENGTH, chainIdOfCursor } from "./stream-cursor.js";
+
+function numberEnv(name: string, fallback: number, min: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min) {
+    console.warn(`${name}=${JSON.stringify(raw)} is not a number >= ${min}; using ${fallback}`);
+    return fallback;
+  }
+  return value;
+}
+
+/** Tunables, from the environment (docs/production-standbys.md lists them). */
+export const STANDBY_SETTINGS = {
+  /** /ready fails on a standby whose replay lag is over this many seconds. */
+  maxLagSeconds: numberEnv("STANDBY_MAX_LAG_SECONDS", 30, 0),
+  /** How long the database state is reused. */
+  stateMs: numberEnv("STANDBY_STATE_MS", 500, 0),
+  /** How long a stream resumed beyond the standby's replay waits before it is told to retry. */
+  resumeWaitMs: numberEnv("STREAM_RESUME_WAIT_MS", 5_000, 0),
+};
+
+/** What this process's database is, as of `readAt`. */
+export type ReplicaState = {
+  /** The database is a hot standby (`pg_is_in_recovery()`). */
+  standby: boolean;
+  /**
+   * Seconds of replay lag: 0 on a primary and on a standby that has replayed all it received while
+   * connected to its primary; else the age of the last transaction replayed (Infinity if none yet).
+   */
+  lagSeconds: number;
+  /** Each chain's latest indexed checkpoint (75 digits), by chain id. */
+  checkpoints: Map<number, string>;
+  readAt: number;
+};
+
+type Rows<T> = { rows: T[] };
+
+async function readState(): Promise<ReplicaState> {
+  const recovery = (await db.execute(sql`
+    SELECT pg_is_in_recovery() AS "standby",
+      CASE
+        WHEN NOT pg_is_in_recovery() THEN 0
+        WHEN EXISTS (SELECT 1 FROM pg_stat_wal_receiver)
+          AND pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0
+        ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp())
+      END::float8 AS "lag"`)) as unknown as Rows<{ standby: boolean; lag: number | null }>;
+  // Before the indexer has created its tables there is no checkpoint yet, but the role is known.
+  const checkpoints = (await db
+    .execute(sql`SELECT chain_id AS "chainId", latest_checkpoint AS "latest" FROM _ponder_checkpoint ORDER BY chain_id`)
+    .catch(() => ({ rows: [] }))) as unknown as Rows<{ chainId: number | string; latest: string }>;
+  const row = recovery.rows[0];
+  return {
+    standby: row?.standby === true,
+    lagSeconds: row?.lag === null || row?.lag === undefined ? Number.POSITIVE_INFINITY : Math.max(0, Number(row.lag)),
+    checkpoints: new Map(checkpoints.rows.map((checkpoint) => [Number(checkpoint.chainId), checkpoint.latest])),
+    readAt: Date.now(),
+  };
+}
+
+let cached: ReplicaState | undefined;
+let refreshing: Promise<ReplicaState> | undefined;
+
+/** The database's state, at most STANDBY_STATE_MS old (one query at a time, shared by every caller). */
+export async function replicaState(maxAgeMs = STANDBY_SETTINGS.stateMs): Promise<ReplicaState> {
+  if (cached && Date.now() - cached.readAt <= maxAgeMs) return cached;
+  refreshing ??= readState()
+    .then((state) => {
+      cached = state;
+      return state;
+    })
+    .finally(() => {
+      refreshing = undefined;
+    });
+  return refreshing;
+}
+
+/** True when this process reads a hot standby (false if the database cannot say). */
+export async function onStandby(): Promise<boolean> {
+  try {
+    return (await replicaState()).standby;
+  } catch {
+    return false;
+  }
+}
+
+/** `chainId=block` pairs, in chain id order: the value of X-Indexed-Block. */
+export function indexedBlockHeader(checkpoints: ReadonlyMap<number, string>): string {
+  return [...checkpoints].map(([chainId, checkpoint]) => `${chainId}=${blockNumberOfCursor(checkpoint)}`).join(", ");
+}
+
+/** The freshness headers of an answer, from the cached state (a missing state adds none). */
+function freshnessHeaders(state: ReplicaState | undefined): Record<string, string> {
+  if (!state || state.checkpoints.size === 0) return {};
+  const headers: Record<string, string> = { "X-Indexed-Block": indexedBlockHeader(state.checkpoints) };
+  if (state.standby) {
+    headers["X-Replication-Lag"] = Number.isFinite(state.lagSeconds) ? state.lagSeconds.toFixed(3) : "unknown";
+  }
+  return headers;
+}
+
+/** Why /ready fails on this standby, or undefined when it may serve. */
+export function staleReason(state: ReplicaState): string | undefined {
+  if (!state.standby || state.lagSeconds <= STANDBY_SETTINGS.maxLagSeconds) return undefined;
+  const lag = Number.isFinite(state.lagSeconds) ? `${state.lagSeconds.toFixed(1)} s` : "unknown (nothing replayed yet)";
+  return `Standby replay lag ${lag} is over STANDBY_MAX_LAG_SECONDS=${STANDBY_SETTINGS.maxLagSeconds}`;
+}
+
+type Listener = (request: http.IncomingMessage, response: http.ServerResponse) => void;
+
+/**
+ * Wraps the request listener of the next HTTP server created in this process, which is Ponder's
+ * (`createServer` in node_modules/ponder/src/server/index.ts runs right after the API is loaded).
+ * Ponder answers /ready, /status and /metrics before any route of ours can, so this is where the
+ * freshness headers reach every answer and where /ready can fail on a stale standby.
+ */
+function wrapPonderServer() {
+  const original = http.createServer;
+  const patched = ((...args: unknown[]) => {
+    http.createServer = original;
+    const index = args.findIndex((arg) => typeof arg === "function");
+    if (index !== -1) {
+      const listener = args[index] as Listener;
+      args[index] = ((request, response) => {
+        const path = request.url?.split("?")[0];
+        const ready = request.method === "GET" && path === "/ready";
+        // Headers come from the cached state (a lower bound: the data read next is at least as new),
+        // refreshed in the background; only /ready waits for a fresh one, and /health never waits.
+        const refresh = replicaState().catch(() => undefined);
+        const wait = ready || (cached === undefined && path !== "/health");
+        (wait ? refresh : Promise.resolve(cached)).then((state) => {
+          for (const [name, value] of Object.entries(freshnessHeaders(state))) response.setHeader(name, value);
+          const reason = ready && state ? staleReason(state) : undefined;
+          if (reason) {
+            response.writeHead(503, { "content-type": "text/plain; charset=utf-8", "retry-after": "5" });
+            response.end(reason);
+            return;
+          }
+          listener(request, response);
+        });
+      }) satisfies Listener;
+    }
+    return (original as (...a: unknown[]) => http.Server)(...args);
+  }) as typeof http.createServer;
+  http.createServer = patched;
+}
+
+const installed = Symbol.for("openledger.standby.server");
+/** Installs the server wrapper once per API build (Ponder's dev server reloads the API). */
+export function installReplicaHeaders() {
+  const flags = globalThis as unknown as Record<symbol, boolean>;
+  if (flags[installed]) return;
+  flags[installed] = true;
+  wrapPonderServer();
+}
+
+/**
+ * /sql/* on a standby: /sql/live refused in one line; /sql/db keyed by the indexed checkpoints, so
+ * Ponder's result cache (invalidated by NOTIFY, which a standby never delivers) never serves an
+ * answer older than the state it names. On a primary, nothing changes.
+ */
+export async function sqlOnStandby(c: Context, next: Next) {
+  if (c.req.path !== "/sql/db" && c.req.path !== "/sql/live") return next();
+  let state: ReplicaState;
+  try {
+    state = await replicaState();
+  } catch {
+    return next();
+  }
+  if (!state.standby) return next();
+  if (c.req.path === "/sql/live") {
+    return c.json(
+      {
+        error:
+          "Live queries need NOTIFY, which a PostgreSQL hot standby never delivers: use /sql/db here, or /sql/live on a replica of the primary",
+      },
+      501,
+    );
+  }
+  const raw = c.req.query("sql");
+  if (raw !== undefined) {
+    const url = new URL(c.req.url);
+    // superjson reads only "json" and "meta": the extra key changes the cache key, not the query.
+    const keyed = JSON.stringify({ ...JSON.parse(raw), indexed: [...state.checkpoints.values()] });
+    url.searchParams.set("sql", keyed);
+    c.req.raw = new Request(url, c.req.raw);
+  }
+  return next();
+}
+
+/** The answer to a stream resumed beyond this standby's replay, or undefined to go on streaming. */
+export async function resumeBeyondReplay(c: Context, cursor: string): Promise<Response | undefined> {
+  if (cursor === "") return undefined;
+  const checkpoint = cursor.slice(0, CHECKPOINT_LENGTH);
+  const chainId = chainIdOfCursor(cursor);
+  const deadline = Date.now() + STANDBY_SETTINGS.resumeWaitMs;
+  for (;;) {
+    let state: ReplicaState;
+    try {
+      state = await replicaState();
+    } catch {
+      return undefined;
+    }
+    const indexed = state.checkpoints.get(chainId);
+    // Only a standby: on a primary, a cursor beyond its state comes from before a restart's revert,
+    // which the stream consumer handles (rows up to it count as delivered).
+    if (!state.standby || indexed === undefined || indexed >= checkpoint) return undefined;
+    if (Date.now() >= deadline) {
+      return c.json(
+        {
+          error: `This replica has replayed chain ${chainId} up to block ${blockNumberOfCursor(indexed)}, before your Last-Event-ID (block ${blockNumberOfCursor(cursor)}): retry, here or on another replica`,
+        },
+        503,
+        { "Retry-After": "1" },
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.min(200, STANDBY_SETTINGS.stateMs || 200)));
+  }
+}
