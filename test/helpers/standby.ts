@@ -9,7 +9,11 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync 
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { type Address, createPublicClient, http } from "viem";
+import { StakeManagerAbi } from "../../abis/StakeManager.js";
+import type { SseMessage } from "../../examples/slash-bot.js";
 import { freePort } from "../../scripts/lib/anvil.js";
+import { SseClient } from "./bots.js";
 import { findPostgresBin, postgresCommandRunner } from "./postgres.js";
 
 type PgClient = {
@@ -21,7 +25,11 @@ type PgClient = {
 const pg = createRequire(import.meta.url)("pg") as { Client: new (config: { connectionString: string }) => PgClient };
 
 /** Runs one statement on a fresh connection and returns its rows. */
-export async function sqlRows<T = Record<string, unknown>>(url: string, text: string, params?: unknown[]): Promise<T[]> {
+export async function sqlRows<T = Record<string, unknown>>(
+  url: string,
+  text: string,
+  params?: unknown[],
+): Promise<T[]> {
   const client = new pg.Client({ connectionString: url });
   client.on("error", () => {});
   await client.connect();
@@ -221,4 +229,109 @@ export async function startReplicatedCluster(options: ClusterOptions): Promise<R
 export function nodeLog(node: PostgresNode): string {
   const file = path.join(path.dirname(node.dataDir), `${node.name}.log`);
   return existsSync(file) ? readFileSync(file, "utf8") : "";
+}
+
+/**
+ * The stable ids (`chainId:txHash:logIndex`) of every `Slashed` log on the chain, read from the
+ * node itself: what a bot must have received, independently of the indexer.
+ */
+export async function chainSlashIds(rpcUrl: string, stakeManager: Address, chainId = 31337): Promise<string[]> {
+  const client = createPublicClient({ transport: http(rpcUrl) });
+  const logs = await client.getContractEvents({
+    address: stakeManager,
+    abi: StakeManagerAbi,
+    eventName: "Slashed",
+    fromBlock: 0n,
+  });
+  return logs.map((log) => `${chainId}:${log.transactionHash.toLowerCase()}:${log.logIndex}`);
+}
+
+/**
+ * A bot that follows /streams/slashes from one API process to another, as a client behind a load
+ * balancer does: each connection resumes with the Last-Event-ID of the last message received; a 503
+ * (a standby behind that id, or a process going away) is retried after its Retry-After.
+ */
+export class FollowingBot {
+  /** Stable ids of the slash events received, in order (duplicates kept, to be counted). */
+  readonly received: string[] = [];
+  readonly retracted: string[] = [];
+  /** Answers that were not a stream (503 from a standby behind the cursor, or a refused connection). */
+  readonly refusals: { url: string; status: number; detail: string }[] = [];
+  connections = 0;
+  lastEventId: string | undefined;
+  private client: SseClient | undefined;
+  private stopped = false;
+  private loop: Promise<void> | undefined;
+
+  constructor(private target: string) {}
+
+  start() {
+    this.loop ??= this.run();
+    return this;
+  }
+
+  /** Moves to another process: the current connection is closed and the next one resumes there. */
+  async moveTo(url: string) {
+    this.target = url;
+    await this.client?.close();
+  }
+
+  private take(messages: readonly SseMessage[]) {
+    for (const message of messages) {
+      const payload = JSON.parse(message.data) as { id: string };
+      if (message.event === "slash") this.received.push(payload.id);
+      else if (message.event === "retracted") this.retracted.push(payload.id);
+      if (message.id) this.lastEventId = message.id;
+    }
+  }
+
+  private async run() {
+    while (!this.stopped) {
+      const url = this.target;
+      const resume = this.lastEventId;
+      const client = new SseClient(
+        resume === undefined ? `${url}/streams/slashes?after=0` : `${url}/streams/slashes`,
+        resume === undefined ? {} : { "last-event-id": resume },
+      );
+      this.client = client;
+      try {
+        await client.open();
+      } catch (error) {
+        this.refusals.push({ url, status: 0, detail: (error as Error).message });
+      }
+      if (client.status === 200) {
+        this.connections++;
+        let seen = 0;
+        while (!client.ended && !this.stopped && this.target === url) {
+          const messages = client.messages.slice(seen);
+          seen += messages.length;
+          this.take(messages);
+          await sleep(20);
+        }
+        await client.close();
+        this.take(client.messages.slice(seen));
+      } else if (client.status !== 0) {
+        this.refusals.push({ url, status: client.status, detail: `after ${resume ?? "0"}` });
+      }
+      // The stream's own `retry: 1000`; a standby that is behind answers Retry-After: 1.
+      if (!this.stopped && this.target === url) await sleep(client.status === 200 ? 200 : 1_000);
+    }
+  }
+
+  /** Ids received more than once. */
+  duplicates(): string[] {
+    const seen = new Set<string>();
+    const repeated: string[] = [];
+    for (const id of this.received) {
+      if (seen.has(id)) repeated.push(id);
+      seen.add(id);
+    }
+    return repeated;
+  }
+
+  async stop() {
+    this.stopped = true;
+    await this.client?.close();
+    await this.loop;
+  }
 }
