@@ -141,9 +141,10 @@ type Listener = (request: http.IncomingMessage, response: http.ServerResponse) =
 function wrapPonderServer() {
   const original = http.createServer;
   const patched = ((...args: unknown[]) => {
-    http.createServer = original;
     const index = args.findIndex((arg) => typeof arg === "function");
+    // Servers made without a listener (another library's) pass through; Ponder's passes Hono's.
     if (index !== -1) {
+      http.createServer = original;
       const listener = args[index] as Listener;
       args[index] = ((request, response) => {
         const path = request.url?.split("?")[0];
