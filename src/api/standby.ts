@@ -50,7 +50,7 @@ export type ReplicaState = {
   standby: boolean;
   /**
    * Seconds of replay lag: 0 on a primary and on a standby that has replayed all it received while
-   * connected to its primary; else the age of the last transaction replayed (Infinity if none yet).
+   * connected to its primary; else an upper bound (see `readState`; Infinity when nothing bounds it).
    */
   lagSeconds: number;
   /** Each chain's latest indexed checkpoint (75 digits), by chain id. */
@@ -60,30 +60,48 @@ export type ReplicaState = {
 
 type Rows<T> = { rows: T[] };
 
+/** When a refresh last found the standby connected and caught up with what it received. */
+let caughtUpAt: number | undefined;
+
+/**
+ * The replay lag, bounded from above two ways, the tighter one taken: the age of the last transaction
+ * replayed (too high when the primary writes rarely: an old commit, then a new one not replayed yet),
+ * and the time since this process last saw the standby caught up (too high when nobody asked for long).
+ */
 async function readState(): Promise<ReplicaState> {
   const recovery = (await db.execute(sql`
     SELECT pg_is_in_recovery() AS "standby",
-      CASE
-        WHEN NOT pg_is_in_recovery() THEN 0
-        WHEN EXISTS (SELECT 1 FROM pg_stat_wal_receiver)
-          AND pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0
-        ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp())
-      END::float8 AS "lag"`)) as unknown as Rows<{ standby: boolean; lag: number | null }>;
+      EXISTS (SELECT 1 FROM pg_stat_wal_receiver)
+        AND pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() AS "caughtUp",
+      extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 AS "replayAge"`)) as unknown as Rows<{
+    standby: boolean;
+    caughtUp: boolean;
+    replayAge: number | null;
+  }>;
+  const row = recovery.rows[0];
+  const now = Date.now();
+  let lagSeconds = 0;
+  if (row?.standby && row.caughtUp) caughtUpAt = now;
+  else if (row?.standby) {
+    const sinceCaughtUp = caughtUpAt === undefined ? Number.POSITIVE_INFINITY : (now - caughtUpAt) / 1000;
+    const replayAge = row.replayAge === null ? Number.POSITIVE_INFINITY : Math.max(0, Number(row.replayAge));
+    lagSeconds = Math.min(sinceCaughtUp, replayAge);
+  }
   // Before the indexer has created its tables there is no checkpoint yet, but the role is known.
   const checkpoints = (await db
     .execute(sql`SELECT chain_id AS "chainId", latest_checkpoint AS "latest" FROM _ponder_checkpoint ORDER BY chain_id`)
     .catch(() => ({ rows: [] }))) as unknown as Rows<{ chainId: number | string; latest: string }>;
-  const row = recovery.rows[0];
   return {
     standby: row?.standby === true,
-    lagSeconds: row?.lag === null || row?.lag === undefined ? Number.POSITIVE_INFINITY : Math.max(0, Number(row.lag)),
+    lagSeconds,
     checkpoints: new Map(checkpoints.rows.map((checkpoint) => [Number(checkpoint.chainId), checkpoint.latest])),
-    readAt: Date.now(),
+    readAt: now,
   };
 }
 
 let cached: ReplicaState | undefined;
 let refreshing: Promise<ReplicaState> | undefined;
+let background: NodeJS.Timeout | undefined;
 
 /** The database's state, at most STANDBY_STATE_MS old (one query at a time, shared by every caller). */
 export async function replicaState(maxAgeMs = STANDBY_SETTINGS.stateMs): Promise<ReplicaState> {
@@ -91,6 +109,11 @@ export async function replicaState(maxAgeMs = STANDBY_SETTINGS.stateMs): Promise
   refreshing ??= readState()
     .then((state) => {
       cached = state;
+      // On a standby, keep the lag bound tight (see readState) without waiting for requests.
+      if (state.standby && !background && STANDBY_SETTINGS.stateMs > 0) {
+        background = setInterval(() => replicaState().catch(() => {}), STANDBY_SETTINGS.stateMs);
+        background.unref();
+      }
       return state;
     })
     .finally(() => {
