@@ -15,6 +15,7 @@ import type { SseMessage } from "../../examples/slash-bot.js";
 import { freePort } from "../../scripts/lib/anvil.js";
 import { SseClient } from "./bots.js";
 import { findPostgresBin, postgresCommandRunner } from "./postgres.js";
+import type { ReceivedWebhook } from "./webhook-receiver.js";
 
 type PgClient = {
   connect: () => Promise<void>;
@@ -246,6 +247,18 @@ export async function chainSlashIds(rpcUrl: string, stakeManager: Address, chain
   return logs.map((log) => `${chainId}:${log.transactionHash.toLowerCase()}:${log.logIndex}`);
 }
 
+/** The delivery ids a webhook receiver saw, by event id (at least once: one id per event, maybe POSTed again). */
+export function deliveryIdsByEvent(requests: readonly ReceivedWebhook[]): Map<string, Set<string>> {
+  const byEvent = new Map<string, Set<string>>();
+  for (const request of requests) {
+    const eventId = String(request.headers["x-openledger-event-id"]);
+    const ids = byEvent.get(eventId) ?? new Set<string>();
+    ids.add(String(request.headers["x-openledger-delivery-id"]));
+    byEvent.set(eventId, ids);
+  }
+  return byEvent;
+}
+
 /**
  * A bot that follows /streams/slashes from one API process to another, as a client behind a load
  * balancer does: each connection resumes with the Last-Event-ID of the last message received; a 503
@@ -318,15 +331,27 @@ export class FollowingBot {
     }
   }
 
-  /** Ids received more than once. */
-  duplicates(): string[] {
+  /**
+   * Waits (at most `timeoutMs`) until every expected id has arrived, stops, and says what differs
+   * from exactly once: ids missing, not expected, received more than once, retracted.
+   */
+  async finish(expected: readonly string[], timeoutMs: number) {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline && !expected.every((id) => this.received.includes(id))) await sleep(100);
+    await this.stop();
     const seen = new Set<string>();
-    const repeated: string[] = [];
+    const duplicates: string[] = [];
     for (const id of this.received) {
-      if (seen.has(id)) repeated.push(id);
+      if (seen.has(id)) duplicates.push(id);
       seen.add(id);
     }
-    return repeated;
+    const wanted = new Set(expected);
+    return {
+      missing: expected.filter((id) => !seen.has(id)),
+      unexpected: [...seen].filter((id) => !wanted.has(id)),
+      duplicates,
+      retracted: [...this.retracted],
+    };
   }
 
   async stop() {

@@ -21,6 +21,7 @@ import { postgresUnavailableReason } from "../helpers/postgres.js";
 import { eventually, type ProdProcess, startProd } from "../helpers/prod.js";
 import {
   chainSlashIds,
+  deliveryIdsByEvent,
   FollowingBot,
   type ReplicatedCluster,
   sqlRows,
@@ -143,15 +144,7 @@ describe.skipIf(skip !== undefined)("the primary fails over to a promoted standb
 
     // The stream: every slash of the chain, exactly once, to the bot that followed it through the failover.
     const expected = await chainSlashIds(chain.anvil.rpcUrl, chain.deployment.contracts.StakeManager);
-    await eventually(
-      () => new Set(bot.received).size >= expected.length,
-      60_000,
-      `${expected.length} slashes on the bot`,
-    );
-    await bot.stop();
-    expect(bot.duplicates()).toEqual([]);
-    expect(new Set(bot.received)).toEqual(new Set(expected));
-    expect(bot.retracted).toEqual([]);
+    expect(await bot.finish(expected, 60_000)).toEqual({ missing: [], unexpected: [], duplicates: [], retracted: [] });
 
     // The webhooks: at least once, one delivery id per event, every delivery id on the new primary.
     await eventually(
@@ -159,13 +152,7 @@ describe.skipIf(skip !== undefined)("the primary fails over to a promoted standb
       120_000,
       `${expected.length} webhook events`,
     );
-    const deliveryIds = new Map<string, Set<string>>();
-    for (const request of receiver.requests) {
-      const eventId = String(request.headers["x-openledger-event-id"]);
-      const ids = deliveryIds.get(eventId) ?? new Set<string>();
-      ids.add(String(request.headers["x-openledger-delivery-id"]));
-      deliveryIds.set(eventId, ids);
-    }
+    const deliveryIds = deliveryIdsByEvent(receiver.requests);
     expect(new Set(deliveryIds.keys())).toEqual(new Set(expected));
     const doubled = [...deliveryIds].filter(([, ids]) => ids.size !== 1);
     expect(doubled).toEqual([]);

@@ -17,7 +17,13 @@ import { canonicalDump, diffDumps, dumpSize } from "../helpers/dump.js";
 import { type SimulatedChain, simulatedChain } from "../helpers/indexed-chain.js";
 import { postgresUnavailableReason } from "../helpers/postgres.js";
 import { eventually, type ProdProcess, startProd } from "../helpers/prod.js";
-import { chainSlashIds, FollowingBot, type ReplicatedCluster, startReplicatedCluster } from "../helpers/standby.js";
+import {
+  chainSlashIds,
+  deliveryIdsByEvent,
+  FollowingBot,
+  type ReplicatedCluster,
+  startReplicatedCluster,
+} from "../helpers/standby.js";
 import { startWebhookReceiver, type WebhookReceiver } from "../helpers/webhook-receiver.js";
 
 const skip =
@@ -194,15 +200,7 @@ describe.skipIf(skip !== undefined)("API replicas on PostgreSQL hot standbys", (
     await sampler;
 
     const expected = await chainSlashIds(chain.anvil.rpcUrl, chain.deployment.contracts.StakeManager);
-    await eventually(
-      () => new Set(bot.received).size >= expected.length,
-      60_000,
-      `${expected.length} slashes on the bot`,
-    );
-    await bot.stop();
-    expect(bot.duplicates()).toEqual([]);
-    expect(new Set(bot.received)).toEqual(new Set(expected));
-    expect(bot.retracted).toEqual([]);
+    expect(await bot.finish(expected, 60_000)).toEqual({ missing: [], unexpected: [], duplicates: [], retracted: [] });
     expect(resumeRefusal?.status, resumeRefusal?.error).toBe(503);
     expect(resumeRefusal?.retryAfter).toBe("1");
     expect(JSON.parse(resumeRefusal?.error ?? "{}").error).toMatch(
@@ -229,13 +227,7 @@ describe.skipIf(skip !== undefined)("API replicas on PostgreSQL hot standbys", (
       60_000,
       `${expected.length} webhook deliveries`,
     );
-    const deliveryIds = new Map<string, Set<string>>();
-    for (const request of receiver.requests) {
-      const eventId = String(request.headers["x-openledger-event-id"]);
-      const ids = deliveryIds.get(eventId) ?? new Set<string>();
-      ids.add(String(request.headers["x-openledger-delivery-id"]));
-      deliveryIds.set(eventId, ids);
-    }
+    const deliveryIds = deliveryIdsByEvent(receiver.requests);
     expect(new Set(deliveryIds.keys())).toEqual(new Set(expected));
     for (const [eventId, ids] of deliveryIds) expect(ids.size, eventId).toBe(1);
 
