@@ -6,7 +6,7 @@ import { client, graphql } from "ponder";
 import { aggregates } from "./aggregates.js";
 import dashboard from "./dashboard.js";
 import { registerOpenledgerMetrics } from "./metrics.js";
-import { installReplicaHeaders, sqlOnStandby } from "./standby.js";
+import { installStandbySupport, sqlOnStandby } from "./standby.js";
 import { streams } from "./streams.js";
 import { webhooksAdmin } from "./webhooks.js";
 
@@ -56,8 +56,8 @@ function readRealTablesOnPglite() {
 readRealTablesOnPglite();
 // Our gauges and counters join Ponder's own on GET /metrics (src/api/metrics.ts).
 registerOpenledgerMetrics();
-// X-Indexed-Block on every answer, and /ready failing on a lagging hot standby (src/api/standby.ts).
-installReplicaHeaders();
+// X-Indexed-Block on every answer, /ready failing on a lagging hot standby (src/api/standby.ts).
+installStandbySupport();
 
 const app = new Hono();
 

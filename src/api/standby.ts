@@ -193,13 +193,50 @@ function wrapPonderServer() {
   http.createServer = patched;
 }
 
-const installed = Symbol.for("openledger.standby.server");
-/** Installs the server wrapper once per API build (Ponder's dev server reloads the API). */
-export function installReplicaHeaders() {
+type PgPoolClient = { query: (...args: unknown[]) => unknown; [listenWrapped]?: true };
+const listenWrapped = Symbol("openledger.standby.listen");
+
+/**
+ * Ponder's @ponder/client middleware sends `LISTEN` on a connection of its admin pool when the API
+ * loads, and on failure logs a warning and tries again every 250 ms, forever. A hot standby refuses
+ * LISTEN, so a replica there would log four warnings a second. Instead, its LISTEN waits until the
+ * database is a primary (after a promotion), then goes through: live queries and the /sql/db cache
+ * work again from then on.
+ */
+function deferListenUntilPrimary() {
+  const driver = (globalThis as { PONDER_DATABASE?: { driver: { dialect: string; admin?: unknown } } }).PONDER_DATABASE
+    ?.driver;
+  if (driver?.dialect !== "postgres" || !driver.admin) return;
+  const admin = driver.admin as { connect: (...args: unknown[]) => Promise<PgPoolClient | undefined> };
+  const connect = admin.connect.bind(admin);
+  admin.connect = async (...args: unknown[]) => {
+    const client = await connect(...args);
+    if (!client || client[listenWrapped]) return client;
+    client[listenWrapped] = true;
+    const query = client.query.bind(client);
+    client.query = (...queryArgs: unknown[]) => {
+      const text = queryArgs[0];
+      if (typeof text !== "string" || !text.startsWith("LISTEN ")) return query(...queryArgs);
+      return (async () => {
+        while (await onStandby()) await new Promise((resolve) => setTimeout(resolve, 1_000));
+        return query(...queryArgs);
+      })();
+    };
+    return client;
+  };
+}
+
+const installed = Symbol.for("openledger.standby.installed");
+/**
+ * Installs what a process needs to serve from a hot standby (the server wrapper, the deferred
+ * LISTEN), once per API build (Ponder's dev server reloads the API). Harmless on a primary.
+ */
+export function installStandbySupport() {
   const flags = globalThis as unknown as Record<symbol, boolean>;
   if (flags[installed]) return;
   flags[installed] = true;
   wrapPonderServer();
+  deferListenUntilPrimary();
 }
 
 /**

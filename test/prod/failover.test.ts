@@ -135,6 +135,8 @@ describe.skipIf(skip !== undefined)("the primary fails over to a promoted standb
       "the restarted indexer",
     );
     figures.readyAgainAfterMs = Date.now() - killedAt;
+    expect(restarted.logs()).toMatch(/Detected crash recovery/);
+    figures.waitedForLock = restarted.logs().includes("Schema is locked by a different Ponder app");
     const actionsAtRestart = actions;
     await eventually(() => actions >= actionsAtRestart + 10, 120_000, "ten more blocks after the restart");
     stopTraffic = true;
