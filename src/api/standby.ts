@@ -69,7 +69,11 @@ let caughtUpAt: number | undefined;
  * and the time since this process last saw the standby caught up (too high when nobody asked for long).
  */
 async function readState(): Promise<ReplicaState> {
-  const recovery = (await db.execute(sql`
+  // PGlite is never a standby, and its one connection is the indexer's too: no recovery query there.
+  const dialect = (globalThis as { PONDER_DATABASE?: { driver: { dialect: string } } }).PONDER_DATABASE?.driver.dialect;
+  const recovery = (dialect === "pglite"
+    ? { rows: [{ standby: false, caughtUp: false, replayAge: null }] }
+    : await db.execute(sql`
     SELECT pg_is_in_recovery() AS "standby",
       EXISTS (SELECT 1 FROM pg_stat_wal_receiver)
         AND pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() AS "caughtUp",
