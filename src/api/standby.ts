@@ -69,11 +69,7 @@ let caughtUpAt: number | undefined;
  * and the time since this process last saw the standby caught up (too high when nobody asked for long).
  */
 async function readState(): Promise<ReplicaState> {
-  // PGlite is never a standby, and its one connection is the indexer's too: no recovery query there.
-  const dialect = (globalThis as { PONDER_DATABASE?: { driver: { dialect: string } } }).PONDER_DATABASE?.driver.dialect;
-  const recovery = (dialect === "pglite"
-    ? { rows: [{ standby: false, caughtUp: false, replayAge: null }] }
-    : await db.execute(sql`
+  const recovery = (await db.execute(sql`
     SELECT pg_is_in_recovery() AS "standby",
       EXISTS (SELECT 1 FROM pg_stat_wal_receiver)
         AND pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() AS "caughtUp",
@@ -107,10 +103,27 @@ let cached: ReplicaState | undefined;
 let refreshing: Promise<ReplicaState> | undefined;
 let background: NodeJS.Timeout | undefined;
 
+/**
+ * PGlite is never a standby, and its one connection is the indexer's too: a process on PGlite reads
+ * nothing for this module (and sends no freshness headers; /status has the blocks).
+ */
+const onPglite = () =>
+  (globalThis as { PONDER_DATABASE?: { driver: { dialect: string } } }).PONDER_DATABASE?.driver.dialect !== "postgres";
+const PGLITE_STATE: ReplicaState = { standby: false, lagSeconds: 0, checkpoints: new Map(), readAt: 0 };
+
+/** A refresh that takes longer than this fails, so that a stuck connection never holds every caller. */
+const REFRESH_TIMEOUT_MS = 5_000;
+
 /** The database's state, at most STANDBY_STATE_MS old (one query at a time, shared by every caller). */
 export async function replicaState(maxAgeMs = STANDBY_SETTINGS.stateMs): Promise<ReplicaState> {
+  if (onPglite()) return PGLITE_STATE;
   if (cached && Date.now() - cached.readAt <= maxAgeMs) return cached;
-  refreshing ??= readState()
+  refreshing ??= Promise.race([
+    readState(),
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error("the database did not answer in time")), REFRESH_TIMEOUT_MS).unref(),
+    ),
+  ])
     .then((state) => {
       cached = state;
       // On a standby, keep the lag bound tight (see readState) without waiting for requests.
