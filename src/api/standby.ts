@@ -15,7 +15,8 @@
  * - A stream resumed with a `Last-Event-ID` beyond what the standby has replayed waits for it at most
  *   STREAM_RESUME_WAIT_MS (5 s), then is told to retry (503, Retry-After).
  *
- * The state is read through Ponder's read-only pool and cached for STANDBY_STATE_MS (500 ms).
+ * The state is read through Ponder's read-only pool and cached for STANDBY_STATE_MS (500 ms). On
+ * PGlite (never a standby; one connection shared with the indexer) the module reads nothing.
  */
 import http from "node:http";
 import { db } from "ponder:api";
