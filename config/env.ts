@@ -45,6 +45,15 @@ export const positiveNumber: Kind<number> = {
   },
 };
 
+/** A decimal number >= 0 (seconds, which may be fractional). */
+export const nonNegativeNumber: Kind<number> = {
+  expected: "a number >= 0",
+  parse: (raw) => {
+    const value = Number(raw);
+    return /^\d+(\.\d+)?$/.test(raw) && Number.isFinite(value) ? value : undefined;
+  },
+};
+
 /** Any text (a path, a name, a token). */
 export function text(expected: string): Kind<string> {
   return { expected, parse: (raw) => raw };
@@ -380,6 +389,34 @@ export const ENV = {
     kind: integer(100),
     default: 3_000,
     description: "a scrape waits this long for fresh figures, then gets the previous ones, in milliseconds",
+  }),
+
+  // HTTP API: replicas on PostgreSQL hot standbys.
+  PRIMARY_DATABASE_URL: variable({
+    group: "standby",
+    kind: url("postgres|postgresql", "postgres:// or postgresql://"),
+    description:
+      "on a replica reading a hot standby: the primary, where the webhook admin API writes (without it the admin API answers 503 there)",
+  }),
+  STANDBY_MAX_LAG_SECONDS: variable({
+    group: "standby",
+    kind: nonNegativeNumber,
+    default: 30,
+    description: "/ready answers 503 on a hot standby whose replay lag is over this many seconds",
+  }),
+  STANDBY_STATE_MS: variable({
+    group: "standby",
+    kind: integer(0),
+    default: 500,
+    description:
+      "how long a replica reuses what it read of the standby's state (role, lag, indexed blocks), in milliseconds",
+  }),
+  STREAM_RESUME_WAIT_MS: variable({
+    group: "standby",
+    kind: integer(0),
+    default: 5_000,
+    description:
+      "a stream resumed beyond what a standby has replayed waits this long, then is told to retry (503, Retry-After), in milliseconds",
   }),
 
   // Production.

@@ -14,7 +14,11 @@ const HELP = `usage: npm run serve [-- --pinned] [-- ponder serve options, e.g. 
 Runs ponder serve on PostgreSQL (DATABASE_URL, required). It reads SERVE_SCHEMA when set, else the
 views schema DATABASE_VIEWS_SCHEMA (default: openledger), which start:prod points at the newest
 caught-up deployment; with --pinned, this release's deployment schema (what start:prod writes:
-DATABASE_SCHEMA, or openledger_v<version>_<commit>).`;
+DATABASE_SCHEMA, or openledger_v<version>_<commit>).
+
+DATABASE_URL may be a PostgreSQL hot standby: then set PRIMARY_DATABASE_URL for the webhook admin API,
+and STANDBY_MAX_LAG_SECONDS (default 30) for the replay lag over which /ready answers 503
+(docs/production.md, "Reads past one machine").`;
 
 runCli("serve", async () => {
   const args = process.argv.slice(2);

@@ -29,6 +29,7 @@ import {
   type ReadQuery,
 } from "./ponder-internals.js";
 import { sqlGuard } from "./sql.js";
+import { installStandbySupport, sqlOnStandby } from "./standby.js";
 import { statements } from "./statements.js";
 import { StreamHub } from "./streams/hub.js";
 import { STREAM_SETTINGS, streamRoutes } from "./streams/routes.js";
@@ -52,6 +53,9 @@ function webhookDatabase(): SqlClient | undefined {
   const pglite = ponderPglite();
   if (pglite) return pgliteSqlClient(pglite);
   if (ponderDialect() === "postgres") {
+    // A replica on a hot standby keeps webhook state on the primary (src/api/standby.ts).
+    const primary = readEnv("PRIMARY_DATABASE_URL");
+    if (primary) return postgresSqlClient({ connectionString: primary });
     const connection = ponderPostgresConnection() ?? {};
     return postgresSqlClient(
       Object.keys(connection).length > 0 ? connection : { connectionString: readEnv("DATABASE_URL") },
@@ -99,6 +103,8 @@ function createApi(): Hono {
     });
     registerOpenledgerMetrics(registry, metrics);
   }
+  // X-Indexed-Block on every answer, /ready failing on a lagging hot standby (src/api/standby.ts).
+  installStandbySupport();
 
   const app = new Hono();
 
@@ -122,6 +128,8 @@ function createApi(): Hono {
     "/sql/*",
     sqlGuard(() => read("SELECT 1"), { probeSlowQueries: ponderDialect() === "postgres" }),
   );
+  // On a hot standby: /sql/live refused, /sql/db keyed by the indexed state (src/api/standby.ts).
+  app.use("/sql/*", sqlOnStandby);
   app.use("/sql/*", client({ db, schema }));
 
   app.route("/dashboard", dashboard);

@@ -53,7 +53,9 @@ type PonderGlobals = {
     apiShutdown?: { add: (callback: () => unknown) => void };
     metrics?: { registry?: MetricsRegistry };
   };
-  PONDER_DATABASE?: { driver?: { dialect: "pglite"; instance: PgliteInstance } | { dialect: "postgres" } };
+  PONDER_DATABASE?: {
+    driver?: { dialect: "pglite"; instance: PgliteInstance } | { dialect: "postgres"; admin?: PostgresAdminPool };
+  };
   PONDER_PRE_BUILD?: { databaseConfig?: { kind: string; poolConfig?: Record<string, unknown> } };
   PONDER_INDEXING_BUILD?: { chains?: PonderChain[] };
   PONDER_NAMESPACE_BUILD?: { schema?: string };
@@ -129,6 +131,18 @@ export function ponderDialect(): "pglite" | "postgres" | undefined {
 export function ponderPglite(): PgliteInstance | undefined {
   const driver = globals().PONDER_DATABASE?.driver;
   return driver?.dialect === "pglite" ? driver.instance : undefined;
+}
+
+/** What we use of Ponder's PostgreSQL admin pool (`PONDER_DATABASE.driver.admin`, a pg Pool). */
+export type PostgresAdminPool = { connect: (...args: unknown[]) => Promise<unknown> };
+
+/**
+ * Ponder's PostgreSQL admin pool (the one its @ponder/client middleware LISTENs on), when Ponder runs
+ * on PostgreSQL; src/api/standby.ts defers that LISTEN on a hot standby.
+ */
+export function ponderPostgresAdminPool(): PostgresAdminPool | undefined {
+  const driver = globals().PONDER_DATABASE?.driver;
+  return driver?.dialect === "postgres" ? driver.admin : undefined;
 }
 
 /** The connection settings Ponder built for PostgreSQL (host, user, ssl...), without its pool size. */

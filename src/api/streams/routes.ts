@@ -7,6 +7,7 @@
 import type { ServerResponse } from "node:http";
 import { type Context, Hono } from "hono";
 import { readEnv } from "../../../config/env.js";
+import { resumeBeyondReplay } from "../standby.js";
 import { followSource, StreamConsumer } from "./core.js";
 import { parseStreamQuery, STREAM_KINDS, type StreamKind, type StreamQuery, StreamQueryError } from "./filters.js";
 import type { StreamHub, StreamHubSettings } from "./hub.js";
@@ -24,7 +25,12 @@ export const STREAM_SETTINGS: StreamHubSettings = {
   },
 };
 
-function openStream(c: Context, kind: StreamKind, streams: StreamHub, maxConfirmations: number): Response {
+async function openStream(
+  c: Context,
+  kind: StreamKind,
+  streams: StreamHub,
+  maxConfirmations: number,
+): Promise<Response> {
   const url = new URL(c.req.url);
   let query: StreamQuery;
   try {
@@ -33,6 +39,9 @@ function openStream(c: Context, kind: StreamKind, streams: StreamHub, maxConfirm
     if (error instanceof StreamQueryError) return c.json({ error: error.message }, 400);
     throw error;
   }
+  // On a hot standby that has not replayed the resume point yet: wait a little, or say retry.
+  const behind = query.start.kind === "after" ? await resumeBeyondReplay(c, query.start.cursor) : undefined;
+  if (behind) return behind;
   const { maxClients, limits } = streams.settings;
   if (streams.connections.size >= maxClients) {
     return c.json({ error: `Too many stream clients (${maxClients}); retry later` }, 503);

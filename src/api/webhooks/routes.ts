@@ -39,6 +39,7 @@ async function state(c: Context, webhooks: Webhooks | undefined): Promise<Webhoo
   ]);
   if (!started)
     return c.json({ error: "The webhook tables are not ready yet (is the database up?); retry later" }, 503);
+  if (current.refusal) return c.json({ error: current.refusal }, 503);
   return current;
 }
 

@@ -5,6 +5,7 @@
  */
 
 import { readEnv } from "../../../config/env.js";
+import { onStandby } from "../standby.js";
 import type { StreamSource } from "../streams/core.js";
 import type { StreamKind } from "../streams/filters.js";
 import { readWebhooksFile, WebhookConfigError } from "./config.js";
@@ -21,6 +22,8 @@ export type Webhooks = {
   /** The deepest `confirmations` a subscription may ask for. */
   maxConfirmations: () => number;
   stop: () => Promise<void>;
+  /** Why the admin API is off in this process (a hot standby without PRIMARY_DATABASE_URL). */
+  refusal?: string;
 };
 
 /**
@@ -46,7 +49,25 @@ export function startWebhooks(options: {
     log: (message) => console.warn(message),
   });
   let stopped = false;
-  const ready = (async () => {
+  const webhooks: Webhooks = {
+    repository,
+    dispatcher,
+    ready: Promise.resolve(),
+    maxConfirmations: options.maxConfirmations,
+    stop: () => {
+      stopped = true;
+      return dispatcher.stop();
+    },
+  };
+  webhooks.ready = (async () => {
+    // A hot standby refuses writes: the state lives on the primary, and only processes there deliver.
+    const standby = await onStandby();
+    if (standby && !readEnv("PRIMARY_DATABASE_URL")) {
+      webhooks.refusal =
+        "This replica reads a PostgreSQL hot standby, which refuses writes: set PRIMARY_DATABASE_URL for the webhook admin API";
+      console.warn(`Webhooks: ${webhooks.refusal}; deliveries run on the processes connected to the primary`);
+      return;
+    }
     // The database may not answer yet (a PostgreSQL restarting): retry until it does.
     for (let attempt = 1; !stopped; attempt++) {
       try {
@@ -73,16 +94,8 @@ export function startWebhooks(options: {
         );
       }
     }
-    if (!stopped) dispatcher.start();
+    if (standby) console.log("Webhooks: admin API through PRIMARY_DATABASE_URL; no deliveries from a hot standby");
+    else if (!stopped) dispatcher.start();
   })();
-  return {
-    repository,
-    dispatcher,
-    ready,
-    maxConfirmations: options.maxConfirmations,
-    stop: () => {
-      stopped = true;
-      return dispatcher.stop();
-    },
-  };
+  return webhooks;
 }
