@@ -1,5 +1,5 @@
 /**
- * The relational model of SPEC.md: table and column names are the spec's (GraphQL names follow).
+ * The relational model of docs/rules.md ("Data model"): table and column names are the spec's (GraphQL names follow).
  * Amounts are OPEN wei (bigint), invoice/bundle/request ids bigint, addresses and bytes32 hex.
  * Rows made from an event carry `blockNumber`, `timestamp` and `txHash`. Event rows are keyed by
  * `id` = Ponder's event id, a checkpoint string that sorts in chain order (block timestamp, chain,

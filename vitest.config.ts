@@ -28,7 +28,7 @@ export default defineConfig({
           include: ["test/**/*.test.ts"],
           exclude: ["**/node_modules/**", UNIT, "test/reliability/**", "test/prod/**"],
           setupFiles: ["harness/vitest-setup.ts"],
-          // Deadlines with room for a loaded CI machine (docs/testing-under-load.md): a passing test
+          // Deadlines with room for a loaded CI machine (docs/testing.md, "Testing under load"): a passing test
           // takes no longer for them, a hanging one fails later.
           testTimeout: 600_000,
           hookTimeout: 900_000,

@@ -1,5 +1,5 @@
 /**
- * InvoiceRegistry: models, invoices (the five sections of SPEC.md), their holders and bundles.
+ * InvoiceRegistry: models, invoices (the five sections of docs/rules.md, "Data model"), their holders and bundles.
  *
  * Event order inside `issue` is Transfer (mint) → InvoiceIssued → ServiceMeasured →
  * ProvenanceRecorded → DatasetUsed* → ShareAssigned*, so the invoice row is created by InvoiceIssued

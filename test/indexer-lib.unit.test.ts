@@ -1,6 +1,6 @@
 /**
  * Unit tests of the indexer's pure modules (src/lib), with numbers worked out by hand: they must
- * agree with SPEC.md's arithmetic and the contracts' rules, not with the code under test.
+ * agree with the arithmetic of docs/rules.md and the contracts' rules, not with the code under test.
  */
 import { describe, expect, it } from "vitest";
 import {

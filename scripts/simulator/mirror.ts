@@ -40,7 +40,7 @@ export {
 } from "./mirror/types.js";
 
 /**
- * The simulator's own model of the four contracts' rules (SPEC.md), fed with every transaction it
+ * The simulator's own model of the four contracts' rules (docs/rules.md, "Contracts"), fed with every transaction it
  * sends, in the order the chain executes them. Each method checks what the contract would check
  * (a failed check is a simulator bug, so it throws), updates the state, and returns the logs the
  * transaction must emit plus the ledger writes that need the block (timestamps, days, log

@@ -14,7 +14,7 @@ export type LoggedEvent = {
   transaction: { hash: Hex };
 };
 
-/** The coordinates SPEC.md asks of every row that comes from an event. */
+/** The coordinates docs/rules.md ("Data model") asks of every row that comes from an event. */
 export type EventColumns = { blockNumber: bigint; logIndex: number; timestamp: bigint; txHash: Hex };
 
 /** Block number, log index, block timestamp and transaction hash of an event. */

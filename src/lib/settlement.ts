@@ -1,5 +1,5 @@
 /**
- * The settlement arithmetic of SPEC.md, restated to check what the SettlementEngine emits against the
+ * The settlement arithmetic of docs/rules.md ("Settlement arithmetic"), restated to check what the SettlementEngine emits against the
  * invoice the indexer built from the registry's events. Each check returns the violations it found
  * (empty when the event is what the contracts promise), so a handler can record them and still
  * apply the event: the chain is the truth, the checks only say when it disagrees with the spec.

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { type ColumnKind, columnKind, type TableInfo } from "./tables.js";
 
-/** What each table holds (SPEC.md, "The data model"). */
+/** What each table holds (docs/rules.md, "Data model"). */
 const TABLES: Record<string, string> = {
   account:
     "Totals per address and chain: spent (as caller), earned, claimed, claimable, stake, pending unstake, slashed, invoice counts.",

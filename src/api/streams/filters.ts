@@ -9,7 +9,7 @@ import { BEGINNING, chainIdOfCursor, parseStart, type StreamStart, stableEventId
 export type StreamKind = "slashes" | "activity";
 export const STREAM_KINDS: readonly StreamKind[] = ["slashes", "activity"];
 
-/** The columns every streamed row has (the coordinates SPEC.md asks of event rows). */
+/** The columns every streamed row has (the coordinates docs/rules.md, "Data model", asks of event rows). */
 export type StreamRow = {
   id: string;
   blockNumber: bigint;
