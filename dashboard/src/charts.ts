@@ -1,8 +1,11 @@
 /** Daily charts with uPlot: x is the UTC day, every day of the range present (zero when nothing happened). */
 import uPlot from "uplot";
 import { h } from "./dom.js";
-import { compactNumber, SECONDS_PER_DAY } from "./format.js";
+import { compactNumber, compactOpen, openFloat, ROLES, roleName, SECONDS_PER_DAY } from "./format.js";
 import { onLeave } from "./lifecycle.js";
+
+/** A colour per contributor role (index = role: tax, data provider, model optimizer, router, holder). */
+export const ROLE_COLORS = ["#9a9a9a", "#2a9d8f", "#e9b949", "#f08a4b", "#3566d6"];
 
 export type Series = {
   label: string;
@@ -106,4 +109,21 @@ export function dailyChart(options: ChartOptions): HTMLElement {
     plot.destroy();
   });
   return container;
+}
+
+/** OPEN credited per period (x = the period's first day), stacked by role: `byRole[role][period]` in wei. */
+export function roleChart(name: string, periods: number[], byRole: bigint[][]): HTMLElement {
+  return dailyChart({
+    name,
+    days: periods,
+    stacked: true,
+    leftLabel: "OPEN",
+    series: ROLES.map((role) => ({
+      label: roleName(role),
+      color: ROLE_COLORS[role],
+      style: "bars" as const,
+      values: byRole[role].map(openFloat),
+      format: compactOpen,
+    })),
+  });
 }

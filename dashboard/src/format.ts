@@ -121,27 +121,39 @@ export function bytes32Label(hex: string): string | undefined {
 export type SearchTarget =
   | { kind: "account"; address: string }
   | { kind: "invoice"; invoiceId: string }
-  | { kind: "model"; modelId: string }
+  /** Hex to look up: a full bytes32 (a model, dataset, datanet or transaction) or a shortened id as the pages show it. */
+  | { kind: "hex"; prefix: string; suffix: string }
   | { kind: "invalid"; message: string };
+
+/** The fewest hex digits a shortened id has: the pages show 6 (`0x3ab757…`). */
+export const MIN_SEARCH_DIGITS = 6;
 
 export const isAddress = (text: string) => /^0x[0-9a-fA-F]{40}$/.test(text);
 export const isBytes32 = (text: string) => /^0x[0-9a-fA-F]{64}$/.test(text);
 
-/** What the search box was given: an address, an invoice id ("42" or "#42"), a model id, or a mistake explained. */
+/**
+ * What the search box was given: an address, an invoice id ("42" or "#42"), a bytes32 or a shortened id
+ * as the pages show it (`0x3ab757`, or `0x3ab757…c0de` with its end: at least 6 hex digits, matched as
+ * the start and end of an id), or a mistake explained.
+ */
 export function parseSearch(input: string): SearchTarget {
   const text = input.trim();
   if (text === "") return { kind: "invalid", message: "Type an address (0x and 40 hex digits) or an invoice id." };
   if (isAddress(text)) return { kind: "account", address: text.toLowerCase() };
-  if (isBytes32(text)) return { kind: "model", modelId: text.toLowerCase() };
+  if (isBytes32(text)) return { kind: "hex", prefix: text.toLowerCase(), suffix: "" };
   const id = parseInvoiceId(text.replace(/^#/, ""));
   if (typeof id === "string") return { kind: "invoice", invoiceId: id };
   if (/^\d+$/.test(text.replace(/^#/, ""))) return { kind: "invalid", message: id.message };
+  const shortened = /^(0x[0-9a-fA-F]+)(?:(?:…|\.\.\.)([0-9a-fA-F]+))?$/.exec(text);
+  if (shortened && shortened[1].length - 2 >= MIN_SEARCH_DIGITS && shortened[1].length <= 66) {
+    return { kind: "hex", prefix: shortened[1].toLowerCase(), suffix: (shortened[2] ?? "").toLowerCase() };
+  }
   if (/^0x/i.test(text)) {
     const digits = text.length - 2;
     return {
       kind: "invalid",
       message: /^0x[0-9a-fA-F]*$/.test(text)
-        ? `“${text}” has ${digits} hex digits: an address has 40, a model id 64.`
+        ? `“${text}” has ${digits} hex digits: an address has 40, a model id 64, a shortened id at least ${MIN_SEARCH_DIGITS}.`
         : `“${text}” is not hex: an address is 0x followed by 40 hex digits (0-9, a-f).`,
     };
   }
@@ -168,4 +180,60 @@ export function csvField(value: string): string {
 /** A CSV document: a header line and one line per row, CRLF-terminated. */
 export function toCsv(header: string[], rows: string[][]): string {
   return [header, ...rows].map((fields) => `${fields.map(csvField).join(",")}\r\n`).join("");
+}
+
+/** The periods the charts sum days into. Weeks are ISO weeks (from Monday), months calendar months, in UTC. */
+export const INTERVALS = ["day", "week", "month"] as const;
+export type Interval = (typeof INTERVALS)[number];
+
+/** The first UTC day of the period holding `day`: the day itself, its week's Monday, or its month's 1st. */
+export function periodStart(day: number, interval: Interval): number {
+  if (interval === "day") return day;
+  // Day 0 (1970-01-01) was a Thursday: day 4 was a Monday.
+  if (interval === "week") return day - ((((day - 4) % 7) + 7) % 7);
+  const date = new Date(day * SECONDS_PER_DAY * 1000);
+  return Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1) / 86_400_000;
+}
+
+/** A period by its first day: "2026-01-05" for a day, "week of 2026-01-05", "2026-01" for a month. */
+export function periodLabel(start: number, interval: Interval): string {
+  if (interval === "day") return dayLabel(start);
+  if (interval === "week") return `week of ${dayLabel(start)}`;
+  return dayLabel(start).slice(0, 7);
+}
+
+/** The periods that hold the days from..to (inclusive), by their first day, in order. */
+export function periodsOf(range: { from: number; to: number }, interval: Interval): number[] {
+  const starts: number[] = [];
+  for (let day = range.from; day <= range.to; day++) {
+    const start = periodStart(day, interval);
+    if (starts[starts.length - 1] !== start) starts.push(start);
+  }
+  return starts;
+}
+
+/**
+ * Exact sums of daily amounts per period: `sums[i][k]` adds `values(row)[k]` of the rows whose day is in
+ * the i-th period of `periods` (rows outside them are left out). BigInt throughout: never a float.
+ */
+export function sumByPeriod<R>(
+  rows: R[],
+  options: {
+    day: (row: R) => number;
+    amounts: (row: R) => bigint[];
+    width: number;
+    periods: number[];
+    interval: Interval;
+  },
+): bigint[][] {
+  const index = new Map(options.periods.map((start, i) => [start, i]));
+  const sums = options.periods.map(() => Array.from({ length: options.width }, () => 0n));
+  for (const row of rows) {
+    const i = index.get(periodStart(options.day(row), options.interval));
+    if (i === undefined) continue;
+    options.amounts(row).forEach((value, k) => {
+      sums[i][k] += value;
+    });
+  }
+  return sums;
 }

@@ -6,14 +6,15 @@ import "uplot/dist/uPlot.min.css";
 import "./style.css";
 import { loadChain } from "./chain.js";
 import { h, message } from "./dom.js";
-import { parseSearch } from "./format.js";
 import { DashboardError } from "./graphql.js";
 import { leavePage } from "./lifecycle.js";
 import { accountPage } from "./pages/account.js";
+import { datanetPage, datasetPage } from "./pages/datasets.js";
 import { earningsPage } from "./pages/earnings.js";
 import { invoicePage } from "./pages/invoice.js";
 import { modelsPage } from "./pages/models.js";
 import { overviewPage } from "./pages/overview.js";
+import { searchHref, searchPage } from "./pages/search.js";
 import { slashesPage } from "./pages/slashes.js";
 import { currentRoute, hrefWith, type Route } from "./route.js";
 
@@ -25,6 +26,8 @@ const PAGES: Record<string, { title: string; render: PageRenderer }> = {
   models: { title: "Models", render: modelsPage },
   account: { title: "Account", render: accountPage },
   invoice: { title: "Invoice", render: invoicePage },
+  dataset: { title: "Dataset", render: datasetPage },
+  datanet: { title: "Datanet", render: datanetPage },
   slashes: { title: "Live slashes", render: slashesPage },
   search: { title: "Search", render: searchPage },
 };
@@ -34,38 +37,6 @@ const RANGED = ["overview", "earnings", "models"];
 const main = document.getElementById("main") as HTMLElement;
 const searchForm = document.getElementById("search") as HTMLFormElement;
 const searchInput = searchForm.elements.namedItem("q") as HTMLInputElement;
-
-/** Where a search goes: the account, the invoice or the model, or #/search?q=… to explain a mistake. */
-function searchHref(text: string): string {
-  const target = parseSearch(text);
-  switch (target.kind) {
-    case "account":
-      return `#/account/${target.address}`;
-    case "invoice":
-      return `#/invoice/${target.invoiceId}`;
-    case "model":
-      return `#/models?model=${target.modelId}`;
-    default:
-      return `#/search?q=${encodeURIComponent(text)}`;
-  }
-}
-
-async function searchPage(route: Route): Promise<(Node | null)[]> {
-  const text = route.query.get("q") ?? "";
-  const target = parseSearch(text);
-  if (target.kind !== "invalid") {
-    window.location.replace(searchHref(text));
-    return [];
-  }
-  return [
-    h("h1", {}, "Search"),
-    message(
-      "error",
-      target.message,
-      h("p", {}, "Examples: 0x70997970c51812dc3a010c7d01b50e0d17dc79c8 (an account), 42 (invoice #42)."),
-    ),
-  ];
-}
 
 let navigation = 0;
 /** The chain to show, read once before the first page (dashboard/src/chain.ts). */

@@ -1,6 +1,6 @@
 /** Hash routes (#/overview?from=2026-01-01&to=2026-01-31) and the day range the charts share. */
 import { h } from "./dom.js";
-import { dayLabel, parseDay } from "./format.js";
+import { dayLabel, INTERVALS, type Interval, parseDay } from "./format.js";
 import { graphql } from "./graphql.js";
 
 export type Route = { path: string[]; query: URLSearchParams };
@@ -117,4 +117,30 @@ export function rangeControls(pathName: string, route: Route, range: DayRange): 
 /** Every day of the range, in order. */
 export function daysOf(range: { from: number; to: number }): number[] {
   return Array.from({ length: range.to - range.from + 1 }, (_, i) => range.from + i);
+}
+
+/** The route's `interval` (day, week or month; day when absent or unknown). */
+export function readInterval(route: Route): Interval {
+  const text = route.query.get("interval");
+  return (INTERVALS as readonly string[]).includes(text ?? "") ? (text as Interval) : "day";
+}
+
+/** Day / Week / Month links that keep the rest of the route (`data-interval` names each for tests). */
+export function intervalControls(pathName: string, route: Route): HTMLElement {
+  const current = readInterval(route);
+  return h(
+    "nav",
+    { class: "tabs interval", "aria-label": "Period" },
+    INTERVALS.map((interval) =>
+      h(
+        "a",
+        {
+          href: hrefWith(pathName, route.query, { interval: interval === "day" ? undefined : interval }),
+          class: interval === current ? "active" : undefined,
+          "data-interval": interval,
+        },
+        interval === "day" ? "Day" : interval === "week" ? "Week" : "Month",
+      ),
+    ),
+  );
 }

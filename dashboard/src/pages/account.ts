@@ -3,8 +3,10 @@ import { shownChainId } from "../chain.js";
 import { dailyChart } from "../charts.js";
 import { card, cards, dataTable, h, message, openAmount, section, statusBadge } from "../dom.js";
 import { compactOpen, formatCount, isAddress, openFloat, ROLES, roleName, slashReasonName } from "../format.js";
-import { fetchAll, graphql, type Page } from "../graphql.js";
+import { fetchAll, graphql } from "../graphql.js";
+import { pagedTable } from "../paged.js";
 import { hrefWith, type Route } from "../route.js";
+import { contributorTab } from "./contributor.js";
 
 type AccountRow = {
   address: string;
@@ -80,6 +82,7 @@ export async function accountPage(route: Route): Promise<(Node | null)[]> {
     }`,
     { address, any: invoiceFilter(address, "any") },
   );
+  const zero = "0";
   if (!account && any.totalCount === 0) {
     return [
       h("h1", {}, "Account"),
@@ -89,6 +92,47 @@ export async function accountPage(route: Route): Promise<(Node | null)[]> {
       ),
     ];
   }
+
+  // Without invoices as caller, provider or holder, a contributor's page opens on its contributor tab.
+  const tab = route.query.get("tab") ?? (any.totalCount === 0 && account ? "contributor" : "activity");
+  const header = [
+    h("h1", {}, "Account ", h("span", { class: "mono address", "data-address": address }, address)),
+    account ? null : message("info", "This address has invoices but no account totals yet."),
+    cards(
+      card("earned", "Earned (OPEN)", openAmount(account?.earned ?? zero)),
+      card("claimed", "Claimed (OPEN)", openAmount(account?.claimed ?? zero)),
+      card("claimable", "Claimable (OPEN)", openAmount(account?.claimable ?? zero)),
+      card("spent", "Spent as caller (OPEN)", openAmount(account?.spent ?? zero)),
+      card("stake", "Active stake (OPEN)", openAmount(account?.stake ?? zero)),
+      card("pendingUnstake", "Pending unstake (OPEN)", openAmount(account?.pendingUnstake ?? zero)),
+      card("slashed", "Slashed (OPEN)", openAmount(account?.slashed ?? zero)),
+      card(
+        "invoices",
+        "Invoices",
+        formatCount(any.totalCount),
+        `${formatCount(caller.totalCount)} as caller, ${formatCount(provider.totalCount)} as provider, ${formatCount(holder.totalCount)} held`,
+      ),
+    ),
+    h(
+      "nav",
+      { class: "tabs account-tabs", "aria-label": "Account tabs" },
+      [
+        ["activity", "Activity"],
+        ["contributor", "As contributor"],
+      ].map(([name, label]) =>
+        h(
+          "a",
+          {
+            href: `#/account/${address}${name === "activity" ? "?tab=activity" : "?tab=contributor"}`,
+            class: name === tab ? "active" : undefined,
+            "data-tab": name,
+          },
+          label,
+        ),
+      ),
+    ),
+  ];
+  if (tab === "contributor") return [...header, ...(await contributorTab(address, route))];
 
   const [earnings, claims, stakeChanges, slashes] = await Promise.all([
     fetchAll<{ role: number; day: number; amount: string; payouts: number }>(
@@ -124,29 +168,12 @@ export async function accountPage(route: Route): Promise<(Node | null)[]> {
       orderDirection: "desc",
     }),
   ]);
-  const zero = "0";
   const earnedByRole = ROLES.map((r) =>
     earnings.filter((row) => row.role === r).reduce((sum, row) => sum + BigInt(row.amount), 0n),
   );
 
   return [
-    h("h1", {}, "Account ", h("span", { class: "mono address", "data-address": address }, address)),
-    account ? null : message("info", "This address has invoices but no account totals yet."),
-    cards(
-      card("earned", "Earned (OPEN)", openAmount(account?.earned ?? zero)),
-      card("claimed", "Claimed (OPEN)", openAmount(account?.claimed ?? zero)),
-      card("claimable", "Claimable (OPEN)", openAmount(account?.claimable ?? zero)),
-      card("spent", "Spent as caller (OPEN)", openAmount(account?.spent ?? zero)),
-      card("stake", "Active stake (OPEN)", openAmount(account?.stake ?? zero)),
-      card("pendingUnstake", "Pending unstake (OPEN)", openAmount(account?.pendingUnstake ?? zero)),
-      card("slashed", "Slashed (OPEN)", openAmount(account?.slashed ?? zero)),
-      card(
-        "invoices",
-        "Invoices",
-        formatCount(any.totalCount),
-        `${formatCount(caller.totalCount)} as caller, ${formatCount(provider.totalCount)} as provider, ${formatCount(holder.totalCount)} held`,
-      ),
-    ),
+    ...header,
     section(
       "Invoices",
       h(
@@ -267,75 +294,32 @@ const STAKE_KINDS: Record<string, string> = {
 const INVOICE_FIELDS = "invoiceId status caller provider holder modelId amount paid issuedAt settledAt";
 
 /** The account's invoices, newest first, a page at a time with the `after` cursor. */
-async function invoicesTable(address: string, role: InvoiceRole): Promise<HTMLElement> {
-  const where = invoiceFilter(address, role);
-  /** `after` cursors of the pages seen: the last is the page shown. */
-  const cursors: (string | null)[] = [null];
-  const holder = h("div", { class: "paged" });
-
+function invoicesTable(address: string, role: InvoiceRole): Promise<HTMLElement> {
   const partsOf = (row: InvoiceListRow) =>
     [row.caller === address && "caller", row.provider === address && "provider", row.holder === address && "holder"]
       .filter(Boolean)
       .join(", ");
-
-  async function show() {
-    const after = cursors[cursors.length - 1];
-    const { invoices } = await graphql<{ invoices: Page<InvoiceListRow> }>(
-      `query ($where: invoiceFilter, $after: String) {
-        invoices(where: $where, orderBy: "invoiceId", orderDirection: "desc", limit: ${INVOICES_PER_PAGE}, after: $after) {
-          items { ${INVOICE_FIELDS} }
-          pageInfo { hasNextPage endCursor }
-          totalCount
-        }
-      }`,
-      { where, after },
-    );
-    const pageNumber = cursors.length;
-    const pages = Math.max(1, Math.ceil((invoices.totalCount ?? 0) / INVOICES_PER_PAGE));
-    const previous = h("button", { type: "button", "data-page": "previous", disabled: pageNumber === 1 }, "← Newer");
-    const next = h(
-      "button",
-      { type: "button", "data-page": "next", disabled: !invoices.pageInfo.hasNextPage },
-      "Older →",
-    );
-    const status = h(
-      "span",
-      { class: "page-status" },
-      `Page ${pageNumber} of ${pages} · ${formatCount(invoices.totalCount ?? 0)} invoices`,
-    );
-    const turn = async (change: () => void) => {
-      previous.disabled = next.disabled = true;
-      change();
-      try {
-        await show();
-      } catch (error) {
-        holder.append(message("error", (error as Error).message));
-      }
-    };
-    previous.addEventListener("click", () => turn(() => cursors.pop()));
-    next.addEventListener("click", () => turn(() => cursors.push(invoices.pageInfo.endCursor)));
-    holder.replaceChildren(
-      dataTable<InvoiceListRow>({
-        name: "account-invoices",
-        rows: invoices.items,
-        sortable: false,
-        empty: "No invoice.",
-        controls: [previous, status, next],
-        allRows: () =>
-          fetchAll<InvoiceListRow>("invoice", INVOICE_FIELDS, { where, orderBy: "invoiceId", orderDirection: "desc" }),
-        columns: [
-          { label: "Invoice", kind: "invoice", value: (row) => row.invoiceId },
-          { label: "Status", kind: "text", value: (row) => row.status, cell: (row) => statusBadge(row.status) },
-          { label: "This account is", kind: "text", value: partsOf },
-          { label: "Model", kind: "model", value: (row) => row.modelId },
-          { label: "Amount", kind: "open", value: (row) => row.amount },
-          { label: "Paid", kind: "open", value: (row) => row.paid },
-          { label: "Issued", kind: "time", value: (row) => row.issuedAt },
-          { label: "Settled", kind: "time", value: (row) => row.settledAt },
-        ],
-      }),
-    );
-  }
-  await show();
-  return holder;
+  return pagedTable<InvoiceListRow>({
+    name: "account-invoices",
+    table: "invoice",
+    fields: INVOICE_FIELDS,
+    where: invoiceFilter(address, role),
+    orderBy: "invoiceId",
+    orderDirection: "desc",
+    perPage: INVOICES_PER_PAGE,
+    noun: "invoices",
+    empty: "No invoice.",
+    previousLabel: "← Newer",
+    nextLabel: "Older →",
+    columns: [
+      { label: "Invoice", kind: "invoice", value: (row) => row.invoiceId },
+      { label: "Status", kind: "text", value: (row) => row.status, cell: (row) => statusBadge(row.status) },
+      { label: "This account is", kind: "text", value: partsOf },
+      { label: "Model", kind: "model", value: (row) => row.modelId },
+      { label: "Amount", kind: "open", value: (row) => row.amount },
+      { label: "Paid", kind: "open", value: (row) => row.paid },
+      { label: "Issued", kind: "time", value: (row) => row.issuedAt },
+      { label: "Settled", kind: "time", value: (row) => row.settledAt },
+    ],
+  });
 }

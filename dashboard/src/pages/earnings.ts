@@ -1,5 +1,5 @@
 /** Earnings: OPEN credited per day by role (stacked), and the top earners of the range with their split by role. */
-import { dailyChart } from "../charts.js";
+import { dailyChart, ROLE_COLORS } from "../charts.js";
 import { accountLink, card, cards, dataTable, h, message, openAmount, section } from "../dom.js";
 import { compactOpen, formatCount, openFloat, ROLES, roleName } from "../format.js";
 import { fetchAll } from "../graphql.js";
@@ -9,8 +9,6 @@ type EarningsRow = { account: string; role: number; day: number; amount: string;
 
 /** What one account earned over the range, by role (index = role). */
 type Earner = { account: string; total: bigint; byRole: bigint[]; payouts: number };
-
-const ROLE_COLORS = ["#9a9a9a", "#2a9d8f", "#e9b949", "#f08a4b", "#3566d6"];
 
 export async function earningsPage(route: Route): Promise<(Node | null)[]> {
   const range = await loadRange(route);

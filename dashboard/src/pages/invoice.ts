@@ -15,6 +15,7 @@ import {
 import { formatCount, parseInvoiceId, roleName, slashReasonName, timeLabel, voidReasonName } from "../format.js";
 import { graphql } from "../graphql.js";
 import type { Route } from "../route.js";
+import { datanetLink, datasetLink } from "./datasets.js";
 
 type Items<T> = { items: T[] };
 
@@ -206,8 +207,8 @@ export async function invoicePage(route: Route): Promise<(Node | null)[]> {
         empty: "No dataset listed.",
         columns: [
           { label: "Position", kind: "count", value: (d) => d.position },
-          { label: "Dataset", kind: "hex", value: (d) => d.datasetHash },
-          { label: "Datanet", kind: "text", value: (d) => d.datanetId, cell: (d) => hexLabel(d.datanetId) },
+          { label: "Dataset", kind: "hex", value: (d) => d.datasetHash, cell: (d) => datasetLink(d.datasetHash) },
+          { label: "Datanet", kind: "text", value: (d) => d.datanetId, cell: (d) => datanetLink(d.datanetId) },
           { label: "Version", kind: "count", value: (d) => d.version },
         ],
       }),
