@@ -1,7 +1,18 @@
 /** Daily charts with uPlot: x is the UTC day, every day of the range present (zero when nothing happened). */
 import uPlot from "uplot";
-import { h } from "./dom.js";
-import { compactNumber, compactOpen, openFloat, ROLES, roleName, SECONDS_PER_DAY } from "./format.js";
+import { dataTable, h } from "./dom.js";
+import {
+  compactNumber,
+  compactOpen,
+  type Interval,
+  openFloat,
+  periodLabel,
+  periodsOf,
+  ROLES,
+  roleName,
+  SECONDS_PER_DAY,
+  sumByPeriod,
+} from "./format.js";
 import { onLeave } from "./lifecycle.js";
 
 /** A colour per contributor role (index = role: tax, data provider, model optimizer, router, holder). */
@@ -111,10 +122,30 @@ export function dailyChart(options: ChartOptions): HTMLElement {
   return container;
 }
 
-/** OPEN credited per period (x = the period's first day), stacked by role: `byRole[role][period]` in wei. */
-export function roleChart(name: string, periods: number[], byRole: bigint[][]): HTMLElement {
-  return dailyChart({
-    name,
+/** A day's credit to one role (earningsDaily, or a payout on its day). */
+export type RoleAmount = { role: number; day: number; amount: string | bigint };
+
+/**
+ * OPEN credited per period of `range` (days, inclusive), stacked by role: a chart and a table of the periods,
+ * newest first (named `names.chart`, `names.table`), summed exactly with BigInt.
+ */
+export function rolePeriods(
+  names: { chart: string; table: string },
+  rows: RoleAmount[],
+  range: { from: number; to: number },
+  interval: Interval,
+) {
+  const periods = periodsOf(range, interval);
+  const sums = sumByPeriod(rows, {
+    day: (row) => row.day,
+    amounts: (row) => ROLES.map((role) => (role === row.role ? BigInt(row.amount) : 0n)),
+    width: ROLES.length,
+    periods,
+    interval,
+  });
+  const table = periods.map((start, i) => ({ start, amounts: sums[i] })).reverse();
+  const chart = dailyChart({
+    name: names.chart,
     days: periods,
     stacked: true,
     leftLabel: "OPEN",
@@ -122,8 +153,25 @@ export function roleChart(name: string, periods: number[], byRole: bigint[][]): 
       label: roleName(role),
       color: ROLE_COLORS[role],
       style: "bars" as const,
-      values: byRole[role].map(openFloat),
+      values: sums.map((period) => openFloat(period[role])),
       format: compactOpen,
     })),
   });
+  return {
+    chart,
+    table: dataTable({
+      name: names.table,
+      rows: table,
+      limit: 31,
+      columns: [
+        { label: "Period", kind: "text", value: (row) => periodLabel(row.start, interval) },
+        ...ROLES.map((role) => ({
+          label: roleName(role),
+          kind: "open" as const,
+          value: (row: (typeof table)[number]) => row.amounts[role],
+        })),
+        { label: "Total", kind: "open", value: (row) => row.amounts.reduce((sum, v) => sum + v, 0n) },
+      ],
+    }),
+  };
 }

@@ -4,20 +4,9 @@
  * statement of a chosen period to download (GET /statements/:address, CSV).
  */
 import { shownChainId } from "../chain.js";
-import { roleChart } from "../charts.js";
+import { rolePeriods } from "../charts.js";
 import { card, cards, dataTable, h, message, openAmount, section, statusBadge } from "../dom.js";
-import {
-  dayLabel,
-  formatCount,
-  type Interval,
-  parseDay,
-  periodLabel,
-  periodsOf,
-  ROLES,
-  roleName,
-  SECONDS_PER_DAY,
-  sumByPeriod,
-} from "../format.js";
+import { dayLabel, formatCount, type Interval, parseDay, ROLES, roleName, SECONDS_PER_DAY } from "../format.js";
 import { fetchAll, graphql } from "../graphql.js";
 import { pagedTable } from "../paged.js";
 import { hrefWith, intervalControls, type Route, readInterval } from "../route.js";
@@ -169,34 +158,13 @@ export async function contributorTab(address: string, route: Route): Promise<(No
 function earningsOverTime(pathName: string, route: Route, earnings: EarningsDay[], interval: Interval): Node[] {
   if (earnings.length === 0) return [message("info", "Nothing credited to this account yet.")];
   const days = earnings.map((row) => row.day);
-  const periods = periodsOf({ from: Math.min(...days), to: Math.max(...days) }, interval);
-  const sums = sumByPeriod(earnings, {
-    day: (row) => row.day,
-    amounts: (row) => ROLES.map((role) => (role === row.role ? BigInt(row.amount) : 0n)),
-    width: ROLES.length,
-    periods,
+  const { chart, table } = rolePeriods(
+    { chart: "contributor-earnings", table: `contributor-earnings-${interval}` },
+    earnings,
+    { from: Math.min(...days), to: Math.max(...days) },
     interval,
-  });
-  const byRole = ROLES.map((role) => sums.map((period) => period[role]));
-  const rows = periods.map((start, i) => ({ start, amounts: sums[i] })).reverse();
-  return [
-    intervalControls(pathName, route),
-    roleChart("contributor-earnings", periods, byRole),
-    dataTable({
-      name: `contributor-earnings-${interval}`,
-      rows,
-      limit: 20,
-      columns: [
-        { label: "Period", kind: "text", value: (row) => periodLabel(row.start, interval) },
-        ...ROLES.map((role) => ({
-          label: roleName(role),
-          kind: "open" as const,
-          value: (row: (typeof rows)[number]) => row.amounts[role],
-        })),
-        { label: "Total", kind: "open", value: (row) => row.amounts.reduce((sum, v) => sum + v, 0n) },
-      ],
-    }),
-  ];
+  );
+  return [intervalControls(pathName, route), chart, table];
 }
 
 /**

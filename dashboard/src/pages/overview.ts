@@ -1,9 +1,27 @@
 /** Protocol overview: invoices, gross, tax, refunds and slashed OPEN per day, the SLO hit rate per day, totals. */
 import { dailyChart } from "../charts.js";
 import { card, cards, dataTable, h, message, openAmount, section } from "../dom.js";
-import { compactOpen, dayLabel, formatCount, formatPercent, openFloat } from "../format.js";
+import {
+  compactOpen,
+  dayLabel,
+  formatCount,
+  formatPercent,
+  type Interval,
+  openFloat,
+  periodLabel,
+  periodsOf,
+  sumByPeriod,
+} from "../format.js";
 import { fetchAll } from "../graphql.js";
-import { type DayRange, daysOf, loadRange, type Route, rangeControls } from "../route.js";
+import {
+  type DayRange,
+  daysOf,
+  intervalControls,
+  loadRange,
+  type Route,
+  rangeControls,
+  readInterval,
+} from "../route.js";
 
 type ProtocolDailyRow = {
   day: number;
@@ -87,7 +105,35 @@ export async function overviewPage(route: Route): Promise<(Node | null)[]> {
   return renderOverview(route, range, await loadOverview(range));
 }
 
-function renderOverview(route: Route, range: DayRange, days: OverviewDay[]): (Node | null)[] {
+const COUNTS = ["invoices", "settled", "sloMet", "sloInvoices"] as const;
+
+/** The days summed per week or month (exactly: BigInt for OPEN); `day` is then the period's first day. */
+function byPeriod(days: OverviewDay[], range: DayRange, interval: Interval): OverviewDay[] {
+  if (interval === "day") return days;
+  const periods = periodsOf(range, interval);
+  const sums = sumByPeriod(days, {
+    day: (d) => d.day,
+    amounts: (d) => [...COUNTS.map((key) => BigInt(d[key])), ...AMOUNTS.map((key) => d[key])],
+    width: COUNTS.length + AMOUNTS.length,
+    periods,
+    interval,
+  });
+  return periods.map((start, i) => {
+    const period = { day: start } as OverviewDay;
+    COUNTS.forEach((key, k) => {
+      period[key] = Number(sums[i][k]);
+    });
+    AMOUNTS.forEach((key, k) => {
+      period[key] = sums[i][COUNTS.length + k];
+    });
+    return period;
+  });
+}
+
+function renderOverview(route: Route, range: DayRange, everyDay: OverviewDay[]): (Node | null)[] {
+  const interval = readInterval(route);
+  const days = byPeriod(everyDay, range, interval);
+  const per = interval === "day" ? "day" : interval === "week" ? "week" : "month";
   const sum = (key: (typeof AMOUNTS)[number]) => days.reduce((total, day) => total + day[key], 0n);
   const invoices = days.reduce((total, day) => total + day.invoices, 0);
   const settled = days.reduce((total, day) => total + day.settled, 0);
@@ -99,6 +145,7 @@ function renderOverview(route: Route, range: DayRange, days: OverviewDay[]): (No
     h("h1", {}, "Protocol overview"),
     rangeControls("overview", route, range),
     range.notice ? message("error", range.notice) : null,
+    intervalControls("overview", route),
     cards(
       card("invoices", "Invoices issued", formatCount(invoices)),
       card("gross", "Gross (OPEN)", openAmount(sum("gross"))),
@@ -115,7 +162,7 @@ function renderOverview(route: Route, range: DayRange, days: OverviewDay[]): (No
       ),
     ),
     section(
-      "Revenue per day (OPEN)",
+      `Revenue per ${per} (OPEN)`,
       dailyChart({
         name: "revenue-per-day",
         days: x,
@@ -130,7 +177,7 @@ function renderOverview(route: Route, range: DayRange, days: OverviewDay[]): (No
       h("p", { class: "muted" }, "Gross on the day of issuance; paid, tax and refunds on the day of settlement."),
     ),
     section(
-      "Slashed per day (OPEN)",
+      `Slashed per ${per} (OPEN)`,
       dailyChart({
         name: "slashed-per-day",
         days: x,
@@ -153,7 +200,7 @@ function renderOverview(route: Route, range: DayRange, days: OverviewDay[]): (No
       ),
     ),
     section(
-      "Invoices and SLO hit rate per day",
+      `Invoices and SLO hit rate per ${per}`,
       dailyChart({
         name: "invoices-per-day",
         days: x,
@@ -182,13 +229,17 @@ function renderOverview(route: Route, range: DayRange, days: OverviewDay[]): (No
       }),
     ),
     section(
-      "Per day",
+      `Per ${per}`,
       dataTable<OverviewDay>({
-        name: "protocol-daily",
+        name: interval === "day" ? "protocol-daily" : `protocol-${interval}`,
         rows: [...days].reverse(),
         limit: 31,
         columns: [
-          { label: "Day", kind: "day", value: (d) => d.day },
+          {
+            label: interval === "day" ? "Day" : "Period",
+            kind: "text",
+            value: (d) => periodLabel(d.day, interval),
+          },
           { label: "Invoices", kind: "count", value: (d) => d.invoices },
           { label: "Gross", kind: "open", value: (d) => d.gross },
           { label: "Settled", kind: "count", value: (d) => d.settled },
@@ -200,7 +251,11 @@ function renderOverview(route: Route, range: DayRange, days: OverviewDay[]): (No
           { label: "SLO hit rate", kind: "percent", value: (d) => sloRate(d.sloMet, d.sloInvoices) },
         ],
       }),
-      h("p", { class: "muted" }, `${dayLabel(range.from)} to ${dayLabel(range.to)}, UTC days, newest first.`),
+      h(
+        "p",
+        { class: "muted" },
+        `${dayLabel(range.from)} to ${dayLabel(range.to)}, UTC ${interval === "week" ? "ISO weeks (from Monday)" : `${per}s`}, newest first; a week or month at an end of the range holds only the range's days.`,
+      ),
     ),
   ];
 }
