@@ -1,6 +1,18 @@
 /** The dashboard's formatting and input parsing, without a browser. */
 import { describe, expect, it } from "vitest";
-import { exactOpen, formatOpen, formatPercent, parseInvoiceId, parseSearch, toCsv } from "../dashboard/src/format.js";
+import {
+  exactOpen,
+  formatOpen,
+  formatPercent,
+  parseDay,
+  parseInvoiceId,
+  parseSearch,
+  periodLabel,
+  periodStart,
+  periodsOf,
+  sumByPeriod,
+  toCsv,
+} from "../dashboard/src/format.js";
 
 describe("dashboard formatting (no browser)", () => {
   it("rounds OPEN for reading and keeps every digit for CSV", () => {
@@ -25,7 +37,12 @@ describe("dashboard formatting (no browser)", () => {
       address: "0xabcdef0000000000000000000000000000000001",
     });
     expect(parseSearch("#0042")).toEqual({ kind: "invoice", invoiceId: "42" });
-    expect(parseSearch(`0x${"ab".repeat(32)}`)).toEqual({ kind: "model", modelId: `0x${"ab".repeat(32)}` });
+    expect(parseSearch(`0x${"ab".repeat(32)}`)).toEqual({ kind: "hex", prefix: `0x${"ab".repeat(32)}`, suffix: "" });
+    // Shortened ids as the pages show them: the start, or the start and the end.
+    expect(parseSearch("0x3AB757")).toEqual({ kind: "hex", prefix: "0x3ab757", suffix: "" });
+    expect(parseSearch("0x3ab757…c0De")).toEqual({ kind: "hex", prefix: "0x3ab757", suffix: "c0de" });
+    expect(parseSearch("0x3ab757...c0de")).toEqual({ kind: "hex", prefix: "0x3ab757", suffix: "c0de" });
+    expect(parseSearch("0x3ab75")).toMatchObject({ kind: "invalid", message: expect.stringMatching(/at least 6/) });
     expect(parseSearch("0")).toMatchObject({ kind: "invalid", message: expect.stringMatching(/start at 1/) });
     expect(parseSearch("0x1234")).toMatchObject({
       kind: "invalid",
@@ -39,5 +56,37 @@ describe("dashboard formatting (no browser)", () => {
 
   it("writes RFC 4180 CSV", () => {
     expect(toCsv(["a", "b"], [["1", 'say "hi", then go']])).toBe('a,b\r\n1,"say ""hi"", then go"\r\n');
+  });
+
+  it("sums days into ISO weeks and calendar months, exactly", () => {
+    const day = (text: string) => parseDay(text) as number;
+    // 2026-01-01 was a Thursday: its ISO week started on Monday 2025-12-29.
+    expect(periodStart(day("2026-01-01"), "week")).toBe(day("2025-12-29"));
+    expect(periodStart(day("2026-01-05"), "week")).toBe(day("2026-01-05"));
+    expect(periodStart(day("2026-01-11"), "week")).toBe(day("2026-01-05"));
+    expect(periodStart(day("2026-02-28"), "month")).toBe(day("2026-02-01"));
+    expect(periodStart(day("2026-02-28"), "day")).toBe(day("2026-02-28"));
+    expect(periodLabel(day("2026-01-05"), "week")).toBe("week of 2026-01-05");
+    expect(periodLabel(day("2026-02-01"), "month")).toBe("2026-02");
+    const range = { from: day("2026-01-30"), to: day("2026-02-02") };
+    expect(periodsOf(range, "month")).toEqual([day("2026-01-01"), day("2026-02-01")]);
+    expect(periodsOf(range, "week")).toEqual([day("2026-01-26"), day("2026-02-02")]);
+    const rows = [
+      { day: day("2026-01-30"), wei: 10n ** 30n + 1n },
+      { day: day("2026-01-31"), wei: 2n },
+      { day: day("2026-02-02"), wei: 5n },
+      { day: day("2026-03-01"), wei: 7n }, // outside the periods: left out
+    ];
+    const sums = sumByPeriod(rows, {
+      day: (row) => row.day,
+      amounts: (row) => [row.wei, 1n],
+      width: 2,
+      periods: periodsOf(range, "month"),
+      interval: "month",
+    });
+    expect(sums).toEqual([
+      [10n ** 30n + 3n, 2n],
+      [5n, 1n],
+    ]);
   });
 });

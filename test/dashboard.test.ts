@@ -377,6 +377,263 @@ describe.skipIf(unavailable !== undefined)("dashboard in Chromium", () => {
     },
   );
 
+  /** Clicks a table's CSV button and returns the file's header and rows (fields split on commas: no quoted fields here). */
+  async function downloadCsv(table: string): Promise<{ header: string[]; rows: string[][] }> {
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click(`[data-csv="${table}"]`)]);
+    expect(download.suggestedFilename()).toBe(`${table}.csv`);
+    const lines = readFileSync((await download.path()) as string, "utf8")
+      .trim()
+      .split("\r\n");
+    return { header: lines[0].split(","), rows: lines.slice(1).map((line) => line.split(",")) };
+  }
+  /** The wei sum of a CSV column of OPEN amounts. */
+  const csvSum = (csv: { header: string[]; rows: string[][] }, column: string) => {
+    const index = csv.header.indexOf(column);
+    expect(index, column).toBeGreaterThanOrEqual(0);
+    return csv.rows.reduce((sum, row) => sum + weiOfOpen(row[index]), 0n);
+  };
+  /** The first day of a day's ISO week (Monday) and its month ("YYYY-MM"), computed here apart from the page's code. */
+  const mondayOf = (day: number) => day - ((new Date(day * 86_400_000).getUTCDay() + 6) % 7);
+  const monthOf = (day: number) => new Date(day * 86_400_000).toISOString().slice(0, 7);
+  const isoDay = (day: number) => new Date(day * 86_400_000).toISOString().slice(0, 10);
+
+  it("shows a data provider's contributor tab: invoices by status, payouts, earnings by week, a statement", async () => {
+    // The data provider named by the most invoices.
+    const [address, account] = Object.entries(ledger.accounts)
+      .filter(([, a]) => BigInt(a.earnedAsDataProvider) > 0n)
+      .sort((a, b) => b[1].invoicesAsContributor - a[1].invoicesAsContributor)[0] as [Hex, Ledger["accounts"][Hex]];
+    const named = Object.values(ledger.invoices).filter((i) => i.shares.some((s) => s.contributor === address));
+    expect(named.length).toBe(account.invoicesAsContributor);
+    expect(named.length).toBeGreaterThan(25);
+
+    await open(`#/account/${address}?tab=contributor`, "account");
+    expect(await page.locator('[data-total="invoicesAsContributor"] .card-value').textContent()).toBe(
+      named.length.toLocaleString("en-US"),
+    );
+    const earnedAs = [
+      account.earnedAsTreasury,
+      account.earnedAsDataProvider,
+      account.earnedAsModelOptimizer,
+      account.earnedAsRouter,
+      account.earnedAsHolder,
+    ];
+    for (const role of [0, 1, 2, 3, 4]) {
+      expect(await weiOf(`[data-total="earnedAs-${role}"] .open`), `role ${role}`).toBe(BigInt(earnedAs[role]));
+    }
+
+    // Its invoices as contributor, once each, all pages; the CSV has every one with its credited sum.
+    const status = page.locator(".page-status");
+    expect(await status.textContent()).toBe(`Page 1 of ${Math.ceil(named.length / 25)} · ${named.length} invoices`);
+    const contributions = await downloadCsv("contributor-invoices");
+    const ids = contributions.rows.map((row) => row[contributions.header.indexOf("Invoice")]);
+    expect([...ids].sort()).toEqual(named.map((i) => i.invoiceId).sort());
+    const credited = named.reduce(
+      (sum, i) => sum + sumWei(i.shares.filter((s) => s.contributor === address).map((s) => s.credited)),
+      0n,
+    );
+    expect(csvSum(contributions, "Credited (OPEN)")).toBe(credited);
+    // Filtered by status: the settled ones.
+    await navigate(() => page.click('[data-status="settled"]'), "account");
+    const settled = named.filter((i) => i.status === "settled");
+    expect(await status.textContent()).toMatch(new RegExp(`^Page 1 of \\d+ · ${settled.length} invoices$`));
+    const statuses = await page.locator('[data-table="contributor-invoices"] tbody .badge').allTextContents();
+    expect(new Set(statuses)).toEqual(new Set(["settled"]));
+
+    // Payouts: every credit of roles 1..4 to it, to the wei.
+    const credits = ledger.credits.filter((c) => c.account === address);
+    const payouts = await downloadCsv("contributor-payouts");
+    expect(payouts.rows.length).toBe(credits.filter((c) => c.role > 0).length);
+    expect(csvSum(payouts, "Amount (OPEN)")).toBe(sumWei(credits.filter((c) => c.role > 0).map((c) => c.amount)));
+
+    // Earned by role per ISO week: each week's total equals the ledger's earningsDaily summed here.
+    await navigate(() => page.click('[data-interval="week"]'), "account");
+    await expect.poll(() => page.locator('[data-chart="contributor-earnings"] canvas').count()).toBe(1);
+    const weekly = await downloadCsv("contributor-earnings-week");
+    const expectedWeeks = new Map<string, bigint>();
+    for (const row of Object.values(ledger.earningsDaily).filter((r) => r.account === address)) {
+      const week = `week of ${isoDay(mondayOf(row.day))}`;
+      expectedWeeks.set(week, (expectedWeeks.get(week) ?? 0n) + BigInt(row.amount));
+    }
+    const shownWeeks = new Map(
+      weekly.rows
+        .map((row) => [row[0], weiOfOpen(row[weekly.header.indexOf("Total (OPEN)")])] as const)
+        .filter(([, total]) => total > 0n),
+    );
+    expect(shownWeeks).toEqual(expectedWeeks);
+    await shot("contributor");
+    if (process.env.UPDATE_DOCS_SCREENSHOT) {
+      await page.screenshot({ path: path.join(ROOT, "docs/dashboard-contributor.png"), fullPage: true });
+    }
+
+    // The statement of the whole run: its lines and closing balance are the ledger's.
+    const first = Math.min(...credits.map((c) => Math.floor(c.timestamp / 86_400)));
+    const last = Math.floor((ledger.meta.endTimestamp ?? 0) / 86_400);
+    await page.fill('input[name="statement-from"]', isoDay(first));
+    await page.fill('input[name="statement-to"]', isoDay(last));
+    const link = page.locator('[data-statement="csv"]');
+    expect(await link.getAttribute("href")).toContain(`from=${first * 86_400}&to=${(last + 1) * 86_400}&format=csv`);
+    const [download] = await Promise.all([page.waitForEvent("download"), link.click()]);
+    expect(download.suggestedFilename()).toBe(`statement-${address}-${isoDay(first)}-${isoDay(last)}.csv`);
+    const lines = readFileSync((await download.path()) as string, "utf8")
+      .trim()
+      .split("\n");
+    const amountOf = (line: string) => weiOfOpen(line.split(",").at(-1) as string);
+    expect(amountOf(lines[1])).toBe(0n); // opening, before its first credit
+    expect(lines.filter((line) => line.startsWith("credit,")).length).toBe(credits.length);
+    const claims = ledger.claims.filter((c) => c.account === address);
+    expect(lines.filter((line) => line.startsWith("claim,")).length).toBe(claims.length);
+    expect(amountOf(lines.at(-1) as string)).toBe(BigInt(account.claimable));
+    // A period the statement refuses is explained and not linked.
+    await page.fill('input[name="statement-from"]', isoDay(last + 1));
+    expect(await link.getAttribute("href")).toBeNull();
+    expect(await page.locator(".statement-problem").textContent()).toMatch(/starts after it ends/);
+  });
+
+  it("opens a dataset from an invoice, and its datanet: totals, days, weeks and models equal the ledger's", async () => {
+    const [hash, dataset] = Object.entries(ledger.datasets).sort((a, b) => b[1].invoices - a[1].invoices)[0] as [
+      Hex,
+      Ledger["datasets"][Hex],
+    ];
+    const listing = Object.values(ledger.invoices).filter((i) => i.datasets.some((d) => d.datasetHash === hash));
+    expect(listing.length).toBe(dataset.invoices);
+    await open(`#/invoice/${listing[0].invoiceId}`, "invoice");
+    await navigate(() => page.locator(`[data-table="invoice-datasets"] a[title="${hash}"]`).first().click(), "dataset");
+    expect(await page.locator("[data-dataset]").getAttribute("data-dataset")).toBe(hash);
+    expect(await page.locator('[data-total="invoices"] .card-value').textContent()).toBe(
+      dataset.invoices.toLocaleString("en-US"),
+    );
+    expect(await page.locator('[data-total="tokens"] .card-value').textContent()).toBe(
+      dataset.tokens.toLocaleString("en-US"),
+    );
+    expect(await weiOf('[data-total="attributed"] .open')).toBe(BigInt(dataset.attributed));
+    const days = Object.values(ledger.datasetDaily).filter((d) => d.datasetHash === hash);
+    const daily = await downloadCsv("dataset-periods");
+    const shownDays = new Map(
+      daily.rows
+        .filter((row) => row[1] !== "0" || weiOfOpen(row[3]) > 0n)
+        .map((row) => [row[0], `${row[1]}|${row[2]}|${weiOfOpen(row[3])}`]),
+    );
+    expect(shownDays).toEqual(
+      new Map(days.map((d) => [isoDay(d.day), `${d.invoices}|${d.tokens}|${BigInt(d.attributed)}`])),
+    );
+    // Per month: the same sums.
+    await navigate(() => page.click('[data-interval="month"]'), "dataset");
+    const monthly = await downloadCsv("dataset-periods");
+    for (const [month, total] of Object.entries(
+      days.reduce<Record<string, bigint>>((sums, d) => {
+        sums[monthOf(d.day)] = (sums[monthOf(d.day)] ?? 0n) + BigInt(d.attributed);
+        return sums;
+      }, {}),
+    )) {
+      expect(weiOfOpen(monthly.rows.find((row) => row[0] === month)?.[3] ?? "x"), month).toBe(total);
+    }
+    // The models whose invoices listed it, with how many.
+    const byModel = new Map<string, number>();
+    for (const i of listing) byModel.set(i.modelId, (byModel.get(i.modelId) ?? 0) + 1);
+    const modelRows = page.locator('[data-table="dataset-models"] tbody tr');
+    expect(await modelRows.count()).toBe(byModel.size);
+    for (let n = 0; n < byModel.size; n++) {
+      const modelId = (await modelRows.nth(n).locator("td:nth-child(1) a").getAttribute("title"))?.toLowerCase() ?? "";
+      expect(await modelRows.nth(n).locator("td:nth-child(2)").textContent(), modelId).toBe(
+        String(byModel.get(modelId)),
+      );
+    }
+    for (const chart of ["dataset-usage", "dataset-attributed"]) {
+      await expect.poll(() => page.locator(`[data-chart="${chart}"] canvas`).count()).toBe(1);
+    }
+    await shot("dataset");
+    if (process.env.UPDATE_DOCS_SCREENSHOT) {
+      await page.screenshot({ path: path.join(ROOT, "docs/dashboard-dataset.png"), fullPage: true });
+    }
+
+    // Its datanet.
+    const datanetId = dataset.datanetId;
+    const datanet = ledger.datanets[datanetId];
+    await navigate(() => page.locator(`.facts a[title="${datanetId}"]`).click(), "datanet");
+    expect(await page.locator("[data-datanet]").getAttribute("data-datanet")).toBe(datanetId);
+    expect(await page.locator('[data-total="invoices"] .card-value').textContent()).toBe(
+      datanet.invoices.toLocaleString("en-US"),
+    );
+    expect(await weiOf('[data-total="attributed"] .open')).toBe(BigInt(datanet.attributed));
+    expect(await page.locator('[data-table="datanet-datasets"] tbody tr').count()).toBe(datanet.datasetCount);
+    const netDays = Object.values(ledger.datanetDaily).filter((d) => d.datanetId === datanetId);
+    const netDaily = await downloadCsv("datanet-periods");
+    expect(csvSum(netDaily, "Attributed (OPEN)")).toBe(sumWei(netDays.map((d) => d.attributed)));
+    expect(netDaily.rows.reduce((sum, row) => sum + Number(row[1]), 0)).toBe(
+      netDays.reduce((sum, d) => sum + d.invoices, 0),
+    );
+    await shot("datanet");
+    if (process.env.UPDATE_DOCS_SCREENSHOT) {
+      await page.screenshot({ path: path.join(ROOT, "docs/dashboard-datanet.png"), fullPage: true });
+    }
+  });
+
+  it("sums the overview and earnings per week and month, and filters earnings by model", async () => {
+    const days = Object.values(ledger.protocolDaily);
+    await open("#/overview?interval=week", "overview");
+    const weekly = await downloadCsv("protocol-week");
+    expect(weekly.rows.length).toBe(new Set(days.map((d) => mondayOf(d.day))).size);
+    expect(csvSum(weekly, "Gross (OPEN)")).toBe(sumWei(days.map((d) => d.gross)));
+    for (const [label, total] of weekly.rows.map(
+      (row) => [row[0], weiOfOpen(row[weekly.header.indexOf("Paid (OPEN)")])] as const,
+    )) {
+      const monday = days.filter((d) => `week of ${isoDay(mondayOf(d.day))}` === label);
+      expect(total, label).toBe(sumWei(monday.map((d) => d.paid)));
+    }
+    await shot("overview-week");
+
+    await open("#/earnings?interval=month", "earnings");
+    const monthly = await downloadCsv("earnings-month");
+    const rows = Object.values(ledger.earningsDaily);
+    for (const row of monthly.rows) {
+      const inMonth = rows.filter((r) => monthOf(r.day) === row[0]);
+      expect(weiOfOpen(row[monthly.header.indexOf("Total (OPEN)")]), row[0]).toBe(sumWei(inMonth.map((r) => r.amount)));
+    }
+
+    // One model: its invoices' credits of every role, from the ledger's statement lines.
+    const [modelId] = Object.entries(ledger.models).sort((a, b) => b[1].invoices - a[1].invoices)[0];
+    await navigate(() => page.selectOption('select[name="model"]', modelId), "earnings");
+    expect(page.url()).toContain(`model=${modelId}`);
+    const ofModel = ledger.credits.filter((c) => c.modelId === modelId);
+    expect(ofModel.length).toBeGreaterThan(0);
+    for (const role of [0, 1, 2, 3, 4]) {
+      expect(await weiOf(`[data-total="role-${role}"] .open`), `role ${role}`).toBe(
+        sumWei(ofModel.filter((c) => c.role === role).map((c) => c.amount)),
+      );
+    }
+    await shot("earnings-model");
+  });
+
+  it("finds shortened ids as the pages show them, and lists every match", async () => {
+    const [hash] = Object.keys(ledger.datasets) as Hex[];
+    // The first 6 hex digits of a dataset, as the invoice page shows it.
+    const prefix = hash.slice(0, 8);
+    await open("#/overview", "overview");
+    await searchFor(prefix, "search");
+    const listed = async (kind: string) =>
+      (await page
+        .locator(`[data-table="search-results"] tbody tr[data-kind="${kind}"]`)
+        .evaluateAll((rows) => rows.map((row) => row.getAttribute("data-id")))) as string[];
+    const starting = (ids: string[]) => ids.filter((id) => id.startsWith(prefix)).sort();
+    expect((await listed("dataset")).sort()).toEqual(starting(Object.keys(ledger.datasets)));
+    expect((await listed("account")).sort()).toEqual(starting(Object.keys(ledger.accounts)));
+    expect((await listed("model")).sort()).toEqual(starting(Object.keys(ledger.models)));
+    expect((await listed("datanet")).sort()).toEqual(starting(Object.keys(ledger.datanets)));
+    await shot("search");
+    // All models share the start of "model-…" in hex: every one is listed.
+    const models = Object.keys(ledger.models);
+    const modelPrefix = models[0].slice(0, 10);
+    await searchFor(modelPrefix, "search");
+    expect((await listed("model")).sort()).toEqual(models.filter((m) => m.startsWith(modelPrefix)).sort());
+    // An account shortened with its end: that account only.
+    const address = Object.keys(ledger.accounts)[0];
+    await searchFor(`${address.slice(0, 8)}…${address.slice(-4)}`, "search");
+    expect(await listed("account")).toEqual([address]);
+    // A full dataset hash opens its page.
+    await searchFor(hash, "dataset");
+    expect(await page.locator("[data-dataset]").getAttribute("data-dataset")).toBe(hash);
+  });
+
   it("raised no error in the page and asked nothing of any other server", () => {
     expect(pageErrors).toEqual([]);
     expect(foreignRequests).toEqual([]);
