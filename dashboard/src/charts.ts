@@ -70,7 +70,14 @@ export function dailyChart(options: ChartOptions): HTMLElement {
     height: options.height ?? 260,
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
     cursor: { drag: { x: true, y: false } },
-    scales: { x: { time: true }, ...(options.rightPercent ? { right: { range: [0, 100] } } : {}) },
+    scales: {
+      // One point (one month, say) gets a day either side: uPlot would otherwise spread it over years.
+      x: {
+        time: true,
+        range: (_u, min, max) => (min === max ? [min - SECONDS_PER_DAY, max + SECONDS_PER_DAY] : [min, max]),
+      },
+      ...(options.rightPercent ? { right: { range: [0, 100] } } : {}),
+    },
     series: [
       { label: options.seconds ? "Time (UTC)" : "Day (UTC)" },
       ...ordered.map(

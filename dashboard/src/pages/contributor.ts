@@ -207,7 +207,8 @@ function statementForm(address: string, firstDay: number | undefined, lastDay: n
         chainId: String(shownChainId()),
       });
       link.href = new URL(`../statements/${address}?${params}`, window.location.href).toString();
-      if (format === "csv") link.download = `statement-${address}-${dayLabel(start)}-${dayLabel(end)}.csv`;
+      // The server names the file (Content-Disposition).
+      if (format === "csv") link.download = "";
     }
   };
   fromInput.addEventListener("input", update);

@@ -4,7 +4,7 @@
  * and the models whose invoices used them (datasetUse → invoice → model).
  */
 import { dailyChart } from "../charts.js";
-import { card, cards, dataTable, facts, h, message, modelLink, openAmount, section } from "../dom.js";
+import { card, cards, dataTable, facts, h, message, modelLink, openAmount, section, statusBadge } from "../dom.js";
 import {
   bytes32Label,
   compactOpen,
@@ -84,7 +84,12 @@ export async function datasetPage(route: Route): Promise<(Node | null)[]> {
           { label: "Invoice", kind: "invoice", value: (use) => use.invoiceId },
           { label: "Position", kind: "count", value: (use) => use.position },
           { label: "Model", kind: "model", value: (use) => use.invoice?.modelId },
-          { label: "Status", kind: "text", value: (use) => use.invoice?.status },
+          {
+            label: "Status",
+            kind: "text",
+            value: (use) => use.invoice?.status,
+            cell: (use) => (use.invoice ? statusBadge(use.invoice.status) : "–"),
+          },
           { label: "Attributed", kind: "open", value: (use) => use.attributed },
         ],
       }),
