@@ -70,7 +70,7 @@ export async function searchPage(route: Route): Promise<(Node | null)[]> {
       : h(
           "p",
           { class: "muted" },
-          `${formatCount(matches.length)} matches. Ids are matched by their start (and end, when given).`,
+          `${formatCount(matches.length)} ${matches.length === 1 ? "match" : "matches"}. Ids are matched by their start (and end, when given).`,
         ),
     dataTable<Match>({
       name: "search-results",
