@@ -58,6 +58,8 @@ describe.skipIf(unavailable !== undefined)("dashboard in Chromium", () => {
   let page: Page;
   let profileDir: string;
   const pageErrors: string[] = [];
+  /** The transactions of the slashes the live-feed tests send, and their stakers. */
+  const sentSlashes: { hash: Hex; staker: string }[] = [];
   const foreignRequests: string[] = [];
 
   /**
@@ -367,6 +369,7 @@ describe.skipIf(unavailable !== undefined)("dashboard in Chromium", () => {
       });
       // Past the 30 unfinalized blocks, should a reader wait for finality.
       await rpc(chain.anvil.rpcUrl, "anvil_mine", ["0x20"]);
+      sentSlashes.push({ hash, staker: staker as string });
       const row = page.locator(`[data-table="live-slashes"] tbody tr:has(span[title="${hash}"])`);
       await row.waitFor({ timeout: 15_000 });
       const seconds = (Date.now() - sent) / 1000;
@@ -639,6 +642,13 @@ describe.skipIf(unavailable !== undefined)("dashboard in Chromium", () => {
     const address = Object.keys(ledger.accounts)[0];
     await searchFor(`${address.slice(0, 8)}…${address.slice(-4)}`, "search");
     expect(await listed("account")).toEqual([address]);
+    // Transactions by hash: the slashes sent above, found by their start; a full hash opens the staker's page.
+    expect(sentSlashes.length).toBe(2);
+    const [slash] = sentSlashes;
+    await searchFor(slash.hash.slice(0, 8), "search");
+    expect(await listed("transaction")).toContain(slash.hash);
+    await searchFor(slash.hash, "account");
+    expect(await page.locator("[data-address]").getAttribute("data-address")).toBe(slash.staker);
     // A full dataset hash opens its page.
     await searchFor(hash, "dataset");
     expect(await page.locator("[data-dataset]").getAttribute("data-dataset")).toBe(hash);
