@@ -48,7 +48,7 @@ describe.skipIf(skip !== undefined)("the primary fails over to a promoted standb
   let replica: ProdProcess | undefined;
   let reference: ProdProcess | undefined;
   const figures: Record<string, unknown> = {};
-  const env = () => ({ DEPLOYMENT_FILE: chain.deploymentFile, WEBHOOK_ADMIN_TOKEN: TOKEN, GIT_SHA: "fa11over" });
+  const env = () => ({ DEPLOYMENT_FILE: chain.deploymentFile, WEBHOOK_ADMIN_TOKEN: TOKEN, GIT_SHA: "fa110e7" });
 
   beforeAll(async () => {
     chain = await simulatedChain(23, INVOICES);
