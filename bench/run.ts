@@ -24,7 +24,7 @@ import { runBackfill } from "./backfill.js";
 import { type CeilingResult, measureCeiling } from "./ceiling.js";
 import { type BenchChain, prepareChain } from "./chain.js";
 import { stopAll } from "./lib/cleanup.js";
-import { handledEvents, handledSelectors, indexedEventCount } from "./lib/handlers.js";
+import { handledEvents, handledSelectors, indexedEventCount } from "../harness/handled-events.js";
 import { startBenchPostgres } from "./lib/postgres.js";
 import { type QueryResult, runQueries } from "./queries.js";
 import { type RealtimeResult, runRealtime } from "./realtime.js";

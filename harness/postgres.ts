@@ -67,7 +67,7 @@ export function postgresUnavailableReason(): string | undefined {
 }
 
 /** Runs `sql` through psql against `url` and returns its unaligned output (NOTICEs left out). */
-function psql(url: string, sql: string): string {
+export function psql(url: string, sql: string): string {
   return execFileSync("psql", [url, "-v", "ON_ERROR_STOP=1", "-At", "-c", sql], {
     encoding: "utf8",
     env: { ...process.env, PGOPTIONS: "-c client_min_messages=warning" },

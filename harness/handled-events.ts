@@ -7,10 +7,10 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { type AbiEvent, type Hex, toEventSelector } from "viem";
-import { InvoiceRegistryAbi } from "../../abis/InvoiceRegistry.js";
-import { SettlementEngineAbi } from "../../abis/SettlementEngine.js";
-import { StakeManagerAbi } from "../../abis/StakeManager.js";
-import { ROOT } from "../../scripts/lib/compile.js";
+import { InvoiceRegistryAbi } from "../abis/InvoiceRegistry.js";
+import { SettlementEngineAbi } from "../abis/SettlementEngine.js";
+import { StakeManagerAbi } from "../abis/StakeManager.js";
+import { ROOT } from "../scripts/lib/compile.js";
 
 const ABIS = {
   StakeManager: StakeManagerAbi,
