@@ -371,6 +371,20 @@ export const ENV = {
     description:
       "a GraphQL statement running longer is cancelled and answered with an error naming the limit, in milliseconds (PostgreSQL only: PGlite has no statement timeout)",
   }),
+  GRAPHQL_CACHE_MB: variable({
+    group: "graphql",
+    kind: integer(0, 4_096),
+    default: 32,
+    description:
+      "memory for answers kept until the indexed block moves (PostgreSQL only), in MiB; 0 turns the cache off",
+  }),
+  GRAPHQL_CACHE_STATE_MS: variable({
+    group: "graphql",
+    kind: integer(0, 5_000),
+    default: 100,
+    description:
+      "how long the cache reuses what it read of the indexed blocks, in milliseconds: a new block reaches GraphQL at most this much later",
+  }),
   NODE_ENV: variable({
     group: "graphql",
     kind: text("production, or anything else"),

@@ -15,6 +15,7 @@ import { client, sql } from "ponder";
 import { readEnv } from "../../config/env.js";
 import { aggregates } from "./aggregates.js";
 import dashboard from "./dashboard.js";
+import { ResponseCache, type StateReader } from "./graphql/cache.js";
 import { graphqlApi } from "./graphql/index.js";
 import { type ChainHeadClient, OpenledgerMetrics, registerOpenledgerMetrics } from "./metrics.js";
 import {
@@ -29,7 +30,7 @@ import {
   type ReadQuery,
 } from "./ponder-internals.js";
 import { sqlGuard } from "./sql.js";
-import { installStandbySupport, sqlOnStandby } from "./standby.js";
+import { installStandbySupport, replicaState, sqlOnStandby } from "./standby.js";
 import { statements } from "./statements.js";
 import { StreamHub } from "./streams/hub.js";
 import { STREAM_SETTINGS, streamRoutes } from "./streams/routes.js";
@@ -64,6 +65,23 @@ function webhookDatabase(): SqlClient | undefined {
   return undefined;
 }
 
+/**
+ * The GraphQL answer cache, keyed by each chain's indexed checkpoint as the standby module reads it
+ * (at most GRAPHQL_CACHE_STATE_MS old). PGlite reads no state there, so it gets none.
+ */
+function createGraphqlCache(): { answers: ResponseCache; state: StateReader } | undefined {
+  const megabytes = readEnv("GRAPHQL_CACHE_MB");
+  if (megabytes === 0 || ponderDialect() !== "postgres") return undefined;
+  const maxAgeMs = readEnv("GRAPHQL_CACHE_STATE_MS");
+  return {
+    answers: new ResponseCache(megabytes * 1024 * 1024),
+    state: async () => {
+      const { checkpoints } = await replicaState(maxAgeMs);
+      return checkpoints.size === 0 ? undefined : [...checkpoints].map(([chain, at]) => `${chain}:${at}`).join(",");
+    },
+  };
+}
+
 /** Builds the API of this process: called once, when Ponder loads this file. */
 function createApi(): Hono {
   for (const problem of ponderInternalsProblems(db)) console.error(`Ponder internals moved: ${problem}`);
@@ -87,6 +105,9 @@ function createApi(): Hono {
     : undefined;
   if (webhooks) onPonderApiShutdown(() => webhooks.stop());
 
+  // GraphQL answers kept until the indexed block moves (src/api/graphql/cache.ts), on PostgreSQL.
+  const graphqlCache = createGraphqlCache();
+
   // Our gauges and counters join Ponder's own on GET /metrics (src/api/metrics.ts).
   const registry = ponderMetricsRegistry();
   if (registry) {
@@ -94,6 +115,13 @@ function createApi(): Hono {
       read,
       chainClients: publicClients as unknown as Record<string, ChainHeadClient>,
       streams: () => streams.stats(),
+      graphqlCache:
+        graphqlCache &&
+        (() => ({
+          hits: graphqlCache.answers.hits,
+          misses: graphqlCache.answers.misses,
+          bytes: graphqlCache.answers.size.bytes,
+        })),
       webhooks: webhooks && {
         ready: webhooks.ready,
         deliveryCounts: () => webhooks.repository.deliveryCounts(),
@@ -121,7 +149,7 @@ function createApi(): Hono {
     }),
   );
   // Our GraphQL, generated from ponder.schema.ts: a superset of Ponder's (src/api/graphql, docs/graphql.md).
-  app.use("/graphql", graphqlApi({ db, schema, publicClients }, GRAPHQL_LIMITS));
+  app.use("/graphql", graphqlApi({ db, schema, publicClients }, GRAPHQL_LIMITS, graphqlCache));
   // Read-only SQL over HTTP for @ponder/client, behind a guard that answers refusals and failures
   // with 400 and their reason, and a database that does not answer with 503 (src/api/sql.ts).
   app.use(

@@ -134,6 +134,8 @@ export type MetricsSources = {
   chainClients: Record<string, ChainHeadClient>;
   /** The stream hub's counters. */
   streams: () => { clients: Record<string, number>; opened: number; dropped: Record<string, number> };
+  /** The GraphQL answer cache of this process, if it has one (src/api/graphql/cache.ts). */
+  graphqlCache?: () => { hits: number; misses: number; bytes: number };
   /** The webhooks of this process, if it has them. */
   webhooks?: {
     ready: Promise<void>;
@@ -243,6 +245,7 @@ export class OpenledgerMetrics {
   localSamples(): Record<string, Sample[]> {
     const streams = this.sources.streams();
     const webhooks = this.sources.webhooks;
+    const cache = this.sources.graphqlCache?.();
     return {
       streamClients: Object.entries(streams.clients).map(([stream, value]) => ({ labels: { stream }, value })),
       streamOpened: [{ labels: {}, value: streams.opened }],
@@ -253,6 +256,13 @@ export class OpenledgerMetrics {
       ],
       webhookLeader: [{ labels: {}, value: webhooks?.isLeader() ? 1 : 0 }],
       refreshErrors: Object.entries(this.refreshErrors).map(([source, value]) => ({ labels: { source }, value })),
+      graphqlCache: cache
+        ? [
+            { labels: { outcome: "hit" }, value: cache.hits },
+            { labels: { outcome: "miss" }, value: cache.misses },
+          ]
+        : [],
+      graphqlCacheBytes: cache ? [{ labels: {}, value: cache.bytes }] : [],
     };
   }
 }
@@ -349,6 +359,18 @@ export const OPENLEDGER_METRICS: Definition[] = [
     help: "Stream connections this process dropped, by reason (slow, stalled, error)",
     type: "counter",
     read: (_, local) => local.streamDropped,
+  },
+  {
+    name: "openledger_graphql_cache_lookups_total",
+    help: "GraphQL answers looked up in this process's cache, by outcome (hit, miss); absent when the cache is off",
+    type: "counter",
+    read: (_, local) => local.graphqlCache,
+  },
+  {
+    name: "openledger_graphql_cache_bytes",
+    help: "Bytes of GraphQL answers this process keeps for the current indexed block",
+    type: "gauge",
+    read: (_, local) => local.graphqlCacheBytes,
   },
   {
     name: "openledger_metrics_refresh_errors_total",

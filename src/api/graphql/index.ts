@@ -12,6 +12,7 @@ import { createYoga, type Plugin } from "graphql-yoga";
 import { createMiddleware } from "hono/factory";
 import { readEnv } from "../../../config/env.js";
 import { ponderDialect } from "../ponder-internals.js";
+import { hasErrors, type ResponseCache, type StateReader } from "./cache.js";
 import { rpcBlockHashes } from "./meta.js";
 import { PLAYGROUND_HTML } from "./playground.js";
 import type { Database } from "./runner.js";
@@ -38,6 +39,7 @@ const compatibleValidation: Plugin = {
 export function graphqlApi(
   { db, schema, publicClients }: { db: unknown; schema: Record<string, unknown>; publicClients: unknown },
   limits: GraphqlLimits,
+  cache?: { answers: ResponseCache; state: StateReader },
 ) {
   const dialect = ponderDialect() === "postgres" ? "postgres" : "pglite";
   const runner = { db: db as Database, dialect, timeoutMs: readEnv("GRAPHQL_STATEMENT_TIMEOUT_MS") } as const;
@@ -58,12 +60,36 @@ export function graphqlApi(
     ],
   });
 
+  /** Yoga's answer; some GraphQL errors (a refused limit, a parse error) come with 4xx/5xx statuses. */
+  const answer = async (request: Request) => {
+    const response = await yoga.handle(request);
+    if (response.status === 200) return response;
+    // GraphQL over HTTP answers them with 200 and an `errors` list, as Ponder's middleware did.
+    return new Response(response.body, { status: 200, statusText: "OK", headers: new Headers(response.headers) });
+  };
+
   return createMiddleware(async (c) => {
     if (c.req.method === "GET") return c.html(PLAYGROUND_HTML);
-    const response = await yoga.handle(c.req.raw);
-    if (response.status === 200) return response;
-    // Yoga answers some GraphQL errors (a refused limit, a parse error) with 4xx/5xx statuses; GraphQL
-    // over HTTP answers them with 200 and an `errors` list, as Ponder's middleware did.
-    return new Response(response.body, { status: 200, statusText: "OK", headers: new Headers(response.headers) });
+    if (!cache || c.req.method !== "POST") return answer(c.req.raw);
+    // The state first: the answer computed next reflects at least it (./cache.ts).
+    const generation = await cache.state().catch(() => undefined);
+    const body = await c.req.text();
+    // The answer's media type follows the request's Accept (GraphQL over HTTP), so both are in the key.
+    const key = `${c.req.header("content-type") ?? ""}\n${c.req.header("accept") ?? ""}\n${body}`;
+    const kept = generation === undefined ? undefined : cache.answers.get(generation, key);
+    if (kept !== undefined) {
+      const newline = kept.indexOf("\n");
+      const headers = { "content-type": kept.slice(0, newline), "x-cache": "hit" };
+      return new Response(kept.slice(newline + 1), { headers });
+    }
+    const response = await answer(new Request(c.req.raw.url, { method: "POST", headers: c.req.raw.headers, body }));
+    const text = await response.text();
+    const contentType = response.headers.get("content-type");
+    if (generation !== undefined && contentType && response.status === 200 && !hasErrors(text)) {
+      cache.answers.set(generation, key, `${contentType}\n${text}`);
+    }
+    const headers = new Headers(response.headers);
+    headers.set("x-cache", "miss");
+    return new Response(text, { status: response.status, headers });
   });
 }
