@@ -8,6 +8,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import autocannon from "autocannon";
+import { scrape } from "../harness/metrics.js";
 import type { PonderProcess } from "../harness/ponder.js";
 import { ROOT } from "../scripts/lib/compile.js";
 import type { Ledger } from "../scripts/simulator/ledger.js";
@@ -36,7 +37,17 @@ export type QueryResult = {
   responseBytes: number;
   errorBreakdown: { non2xx: number; graphqlErrors: number; socket: number; timeouts: number };
   durationSeconds: number;
+  /** Share of the requests answered from the GraphQL answer cache (absent when the cache is off). */
+  cacheHitRatio?: number;
 };
+
+/** The GraphQL answer cache's lookups so far, by outcome (undefined when the cache is off). */
+async function cacheLookups(url: string): Promise<{ hit: number; miss: number } | undefined> {
+  const samples = await scrape(url, "openledger_graphql_cache_lookups_total").catch(() => []);
+  if (samples.length === 0) return undefined;
+  const value = (outcome: string) => samples.find((sample) => sample.labels.outcome === outcome)?.value ?? 0;
+  return { hit: value("hit"), miss: value("miss") };
+}
 
 export const BUILT_IN_QUERIES: Omit<BenchQuery, "source">[] = [
   {
@@ -155,7 +166,20 @@ export type LedgerPicks = {
   fromDay: number;
   toDay: number;
   slashReason: number;
+  /** The candidates of each kind, busiest first, for skewed variable pools (`skewedPool`). */
+  ranked: Record<RankedKind, string[]>;
 };
+
+type RankedKind = "caller" | "earner" | "provider" | "staker" | "contributor" | "invoice" | "model";
+
+/** How many candidates of each kind a pool draws from, and how many variable sets it has. */
+const RANKED_CANDIDATES = 1_000;
+const POOL_SIZE = 2_000;
+
+/** `items` sorted by `score`, highest first, at most RANKED_CANDIDATES of them. */
+function rankBy<T>(items: T[], score: (item: T) => number): T[] {
+  return [...items].sort((a, b) => score(b) - score(a)).slice(0, RANKED_CANDIDATES);
+}
 
 export function pickFromLedger(ledger: Ledger): LedgerPicks {
   const maxBy = <T>(items: T[], score: (item: T) => number): T => {
@@ -199,7 +223,24 @@ export function pickFromLedger(ledger: Ledger): LedgerPicks {
   const reasons = new Map<number, number>();
   for (const slash of ledger.slashes) reasons.set(slash.reason, (reasons.get(slash.reason) ?? 0) + 1);
   const slashReason = maxBy([...reasons], ([, n]) => n)[0];
+  const ranked: Record<RankedKind, string[]> = {
+    caller: rankBy(accounts, ([, a]) => a.invoicesAsCaller).map(([address]) => address),
+    earner: rankBy([...earnerRows], ([, n]) => n).map(([address]) => address),
+    provider: rankBy(accounts, ([, a]) => a.invoicesAsProvider).map(([address]) => address),
+    staker: rankBy([...stakeCounts], ([, n]) => n).map(([address]) => address),
+    contributor: rankBy(
+      accounts.filter(([address]) => !treasuries.has(address as `0x${string}`)),
+      ([, a]) => Number(BigInt(a.earned) / 10n ** 12n),
+    ).map(([address]) => address),
+    invoice: rankBy(
+      settled,
+      (invoice) =>
+        invoice.shares.length + invoice.datasets.length + invoice.transferCount * 2 + (invoice.bundleId ? 1 : 0),
+    ).map((invoice) => String(invoice.invoiceId)),
+    model: rankBy(Object.entries(ledger.models), ([, m]) => m.invoices).map(([modelId]) => modelId),
+  };
   return {
+    ranked,
     busyCaller,
     busyEarner,
     busyProvider,
@@ -222,14 +263,14 @@ export function declaredVariables(query: string): Map<string, string> {
   return declared;
 }
 
-const NAME_RULES: [RegExp, (picks: LedgerPicks, cursor: string) => unknown][] = [
-  [/^(caller|payer|user|wallet)$/i, (p) => p.busyCaller],
-  [/^(account|address|accountAddress|holder|owner|earner)$/i, (p) => p.busyEarner],
-  [/^provider$/i, (p) => p.busyProvider],
-  [/^staker$/i, (p) => p.busyStaker],
-  [/^(contributor|payee)$/i, (p) => p.topContributor],
-  [/^(invoiceId|invoice|id)$/i, (p) => p.richInvoiceId],
-  [/^(modelId|model)$/i, (p) => p.busiestModel],
+const NAME_RULES: [RegExp, (picks: LedgerPicks, cursor: string) => unknown, RankedKind?][] = [
+  [/^(caller|payer|user|wallet)$/i, (p) => p.busyCaller, "caller"],
+  [/^(account|address|accountAddress|holder|owner|earner)$/i, (p) => p.busyEarner, "earner"],
+  [/^provider$/i, (p) => p.busyProvider, "provider"],
+  [/^staker$/i, (p) => p.busyStaker, "staker"],
+  [/^(contributor|payee)$/i, (p) => p.topContributor, "contributor"],
+  [/^(invoiceId|invoice|id)$/i, (p) => p.richInvoiceId, "invoice"],
+  [/^(modelId|model)$/i, (p) => p.busiestModel, "model"],
   [/^(fromDay|dayFrom|from|dayGte|startDay|sinceDay|firstDay)$/i, (p) => p.fromDay],
   [/^(toDay|dayTo|to|dayLte|endDay|untilDay|lastDay|day)$/i, (p) => p.toDay],
   [/^(reason|slashReason)$/i, (p) => p.slashReason],
@@ -244,23 +285,74 @@ export function resolveVariables(
   query: Omit<BenchQuery, "source">,
   picks: LedgerPicks,
   cursor: string,
-): { variables: Record<string, unknown>; fromLedger: string[]; missing: string[] } {
+): {
+  variables: Record<string, unknown>;
+  fromLedger: string[];
+  missing: string[];
+  variablePool?: Record<string, unknown>[];
+} {
   const variables: Record<string, unknown> = { ...query.variables };
   const fromLedger: string[] = [];
   const missing: string[] = [];
+  const skewed: { name: string; kind: RankedKind; coerce: (value: unknown) => unknown }[] = [];
   for (const [name, type] of declaredVariables(query.query)) {
     const rule = NAME_RULES.find(([re]) => re.test(name));
     if (rule) {
-      let value = rule[1](picks, cursor);
-      if (/^BigInt/.test(type) || /^String/.test(type)) value = String(value);
-      if (/^Int/.test(type)) value = Number(value);
-      variables[name] = value;
+      const coerce = (value: unknown) =>
+        /^Int/.test(type) ? Number(value) : /^(BigInt|String)/.test(type) ? String(value) : value;
+      variables[name] = coerce(rule[1](picks, cursor));
       fromLedger.push(name);
+      if (rule[2] && picks.ranked[rule[2]].length > 1) skewed.push({ name, kind: rule[2], coerce });
     } else if (!(name in variables) && type.endsWith("!")) {
       missing.push(name);
     }
   }
-  return { variables, fromLedger, missing };
+  if (skewed.length === 0) return { variables, fromLedger, missing };
+  // Requests ask for the busiest accounts, invoices and models most, and for a long tail too.
+  const variablePool = skewedRanks(POOL_SIZE).map((rank) => {
+    const set = { ...variables };
+    for (const { name, kind, coerce } of skewed) {
+      const candidates = picks.ranked[kind];
+      set[name] = coerce(candidates[rank % candidates.length]);
+    }
+    return set;
+  });
+  return { variables, fromLedger, missing, variablePool };
+}
+
+/**
+ * `count` ranks drawn from a Zipf distribution (s = 1) over RANKED_CANDIDATES ranks, with a fixed
+ * seed: rank 0 about 13 % of the draws, the top 10 about 39 %, and 47 % beyond the top 30.
+ */
+export function skewedRanks(count: number, seed = 1): number[] {
+  const weights = Array.from({ length: RANKED_CANDIDATES }, (_, rank) => 1 / (rank + 1));
+  const total = weights.reduce((sum, weight) => sum + weight, 0);
+  const cumulative: number[] = [];
+  let running = 0;
+  for (const weight of weights) {
+    running += weight / total;
+    cumulative.push(running);
+  }
+  // mulberry32: a small deterministic generator, so every run asks the same sequence.
+  let state = seed >>> 0;
+  const random = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return Array.from({ length: count }, () => {
+    const u = random();
+    let low = 0;
+    let high = cumulative.length - 1;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if (cumulative[middle] < u) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  });
 }
 
 /** The worked queries the benchmark loads by default (the README's three short ones are left out). */
@@ -382,20 +474,27 @@ export async function runQueries(options: {
   const picks = pickFromLedger(options.ledger);
   const cursor = await slashCursor(options.ponder, picks.slashReason);
   const queries: BenchQuery[] = raw.map((query) => {
-    const { variables, missing } = resolveVariables(query, picks, cursor);
+    const { variables, missing, variablePool } = resolveVariables(query, picks, cursor);
     if (missing.length > 0) options.log(`queries: ${query.name}: no value for ${missing.join(", ")}`);
-    return { ...query, variables, source };
+    return { ...query, variables, source, ...(variablePool && { variablePool }) };
   });
   queries.push(...featureQueries(options.ledger));
   const results: QueryResult[] = [];
   for (const query of queries) {
     if (options.warmupSeconds > 0) await loadTest(options.ponder.url, query, 10, options.warmupSeconds);
     for (const connections of options.concurrencies) {
+      const before = await cacheLookups(options.ponder.url);
       const result = await loadTest(options.ponder.url, query, connections, options.durationSeconds);
+      const after = await cacheLookups(options.ponder.url);
+      if (before && after) {
+        const hits = after.hit - before.hit;
+        result.cacheHitRatio = round2(hits / Math.max(1, hits + after.miss - before.miss));
+      }
       results.push(result);
       options.log(
         `queries: ${query.name.padEnd(28)} c=${String(connections).padStart(2)}  p50 ${result.p50Ms} ms  ` +
-          `p99 ${result.p99Ms} ms  ${result.rps} req/s  ${result.errors} errors`,
+          `p99 ${result.p99Ms} ms  ${result.rps} req/s  ${result.errors} errors` +
+          (result.cacheHitRatio === undefined ? "" : `  cache hits ${Math.round(result.cacheHitRatio * 100)} %`),
       );
     }
   }

@@ -179,11 +179,12 @@ export function latestSection(results: Results, resultsFile: string): string {
     lines.push("");
   }
   if (results.queries.length > 0) {
-    lines.push("| query | concurrency | p50 ms | p99 ms | requests/s | errors |");
-    lines.push("|---|---:|---:|---:|---:|---:|");
+    lines.push("| query | concurrency | p50 ms | p99 ms | requests/s | errors | cache hits |");
+    lines.push("|---|---:|---:|---:|---:|---:|---:|");
     for (const q of results.queries) {
+      const hits = q.cacheHitRatio === undefined ? "off" : `${Math.round(q.cacheHitRatio * 100)} %`;
       lines.push(
-        `| ${q.name} | ${q.concurrency} | ${fmt(q.p50Ms, 1)} | ${fmt(q.p99Ms, 1)} | ${fmt(q.rps)} | ${q.errors} |`,
+        `| ${q.name} | ${q.concurrency} | ${fmt(q.p50Ms, 1)} | ${fmt(q.p99Ms, 1)} | ${fmt(q.rps)} | ${q.errors} | ${hits} |`,
       );
     }
     lines.push("");
