@@ -8,7 +8,7 @@ import type { ServerResponse } from "node:http";
 import { type Context, Hono } from "hono";
 import { readEnv } from "../../../config/env.js";
 import { resumeBeyondReplay } from "../standby.js";
-import { followSource, StreamConsumer } from "./core.js";
+import { followSource, StreamConsumer, type StreamSource } from "./core.js";
 import { parseStreamQuery, STREAM_KINDS, type StreamKind, type StreamQuery, StreamQueryError } from "./filters.js";
 import type { StreamHub, StreamHubSettings } from "./hub.js";
 import { SseConnection } from "./sse.js";
@@ -55,11 +55,14 @@ async function openStream(
   const source = streams.source(kind);
   if (!source.current) connection.comment("waiting for the indexer to finish its backfill");
   const { filter, confirmations, start } = query;
+  // "now" is when the request arrived, pinned before the answer starts (a client's `open` event): an
+  // event indexed between the two is delivered, not taken for the past by the source's next poll.
+  const now = start.kind === "now" ? await pinNow(source) : undefined;
   followSource(
     source,
     (tail) =>
       start.kind === "now"
-        ? new StreamConsumer(filter, confirmations, tail, tail)
+        ? new StreamConsumer(filter, confirmations, now ?? tail, now ?? tail)
         : new StreamConsumer(filter, confirmations, start.cursor),
     connection,
   )
@@ -123,4 +126,17 @@ export function streamRoutes(hub: StreamHub, maxConfirmations: () => number): Ho
   streams.get("/slashes", (c) => openStream(c, "slashes", hub, maxConfirmations()));
   streams.get("/activity", (c) => openStream(c, "activity", hub, maxConfirmations()));
   return streams;
+}
+
+/**
+ * The newest row id of a stream's table, when the indexer is ready; undefined during the backfill (a
+ * stream opened "now" then starts where the backfill ends) or when the database does not answer.
+ */
+async function pinNow(source: StreamSource): Promise<string | undefined> {
+  try {
+    const state = await source.store.indexerState();
+    return state?.ready ? await source.store.maxId() : undefined;
+  } catch {
+    return undefined;
+  }
 }
