@@ -8,6 +8,7 @@
  * (a production install without dev dependencies), the bundle written by `npm run build:dashboard`
  * to generated/dashboard/ is served instead.
  */
+import { createRequire } from "node:module";
 import { Hono } from "hono";
 import { buildDashboard, type DashboardBundle, readBuiltDashboard, sourcesModifiedAt } from "../../dashboard/build.js";
 
@@ -20,15 +21,34 @@ const CONTENT_SECURITY_POLICY =
 
 let building: Promise<DashboardBundle> | undefined;
 
+/** esbuild is a dev dependency: a production install (`npm ci --omit=dev`) has none. */
+function esbuildInstalled(): boolean {
+  try {
+    createRequire(import.meta.url).resolve("esbuild");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function build(): Promise<DashboardBundle> {
-  const started = buildDashboard().catch((error: Error) => {
-    const prebuilt = readBuiltDashboard();
-    if (prebuilt && /Cannot find (module|package) 'esbuild'/.test(error.message)) return prebuilt;
-    if (building === started) building = undefined; // the next request tries again
+  const started = esbuildInstalled()
+    ? buildDashboard()
+    : Promise.resolve().then(() => {
+        const prebuilt = readBuiltDashboard();
+        if (!prebuilt) {
+          throw new Error(
+            "esbuild is not installed and generated/dashboard/ has no bundle: run `npm run build:dashboard`",
+          );
+        }
+        return prebuilt;
+      });
+  building = started.catch((error: Error) => {
+    if (building === guarded) building = undefined; // the next request tries again
     throw error;
   });
-  building = started;
-  return started;
+  const guarded = building;
+  return guarded;
 }
 
 /**
