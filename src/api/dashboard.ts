@@ -31,24 +31,22 @@ function esbuildInstalled(): boolean {
   }
 }
 
+/** The bundle `npm run build:dashboard` wrote, for an install without esbuild. */
+async function prebuiltBundle(): Promise<DashboardBundle> {
+  const prebuilt = readBuiltDashboard();
+  if (!prebuilt) {
+    throw new Error("esbuild is not installed and generated/dashboard/ has no bundle: run `npm run build:dashboard`");
+  }
+  return prebuilt;
+}
+
 function build(): Promise<DashboardBundle> {
-  const started = esbuildInstalled()
-    ? buildDashboard()
-    : Promise.resolve().then(() => {
-        const prebuilt = readBuiltDashboard();
-        if (!prebuilt) {
-          throw new Error(
-            "esbuild is not installed and generated/dashboard/ has no bundle: run `npm run build:dashboard`",
-          );
-        }
-        return prebuilt;
-      });
-  building = started.catch((error: Error) => {
-    if (building === guarded) building = undefined; // the next request tries again
+  const started = (esbuildInstalled() ? buildDashboard() : prebuiltBundle()).catch((error: Error) => {
+    if (building === started) building = undefined; // the next request tries again
     throw error;
   });
-  const guarded = building;
-  return guarded;
+  building = started;
+  return started;
 }
 
 /**
