@@ -166,7 +166,7 @@ export type LedgerPicks = {
   fromDay: number;
   toDay: number;
   slashReason: number;
-  /** The candidates of each kind, busiest first, for skewed variable pools (`skewedPool`). */
+  /** The candidates of each kind, busiest first, for skewed variable pools (`skewedRanks`). */
   ranked: Record<RankedKind, string[]>;
 };
 
@@ -182,47 +182,23 @@ function rankBy<T>(items: T[], score: (item: T) => number): T[] {
 }
 
 export function pickFromLedger(ledger: Ledger): LedgerPicks {
-  const maxBy = <T>(items: T[], score: (item: T) => number): T => {
-    let best = items[0];
-    let bestScore = Number.NEGATIVE_INFINITY;
-    for (const item of items) {
-      const s = score(item);
-      if (s > bestScore) {
-        best = item;
-        bestScore = s;
-      }
-    }
-    return best;
-  };
   const accounts = Object.entries(ledger.accounts);
-  const busyCaller = maxBy(accounts, ([, a]) => a.invoicesAsCaller)[0];
-  const busyProvider = maxBy(accounts, ([, a]) => a.invoicesAsProvider)[0];
   const stakeCounts = new Map<string, number>();
   for (const change of ledger.stakeChanges) stakeCounts.set(change.staker, (stakeCounts.get(change.staker) ?? 0) + 1);
-  const busyStaker = maxBy([...stakeCounts], ([, n]) => n)[0];
   const treasuries = new Set([ledger.meta.treasury]);
-  const topContributor = maxBy(
-    accounts.filter(([address]) => !treasuries.has(address as `0x${string}`)),
-    ([, a]) => Number(BigInt(a.earned) / 10n ** 12n),
-  )[0];
   const settled = Object.values(ledger.invoices).filter((invoice) => invoice.status === "settled");
   const earnerRows = new Map<string, number>();
   for (const entry of Object.values(ledger.earningsDaily)) {
     earnerRows.set(entry.account, (earnerRows.get(entry.account) ?? 0) + 1);
   }
-  const busyEarner = maxBy([...earnerRows], ([, n]) => n)[0];
-  const rich = maxBy(
-    settled,
-    (invoice) =>
-      invoice.shares.length + invoice.datasets.length + invoice.transferCount * 2 + (invoice.bundleId ? 1 : 0),
-  );
-  const busiestModel = maxBy(Object.entries(ledger.models), ([, m]) => m.invoices)[0];
   const days = Object.values(ledger.earningsDaily).map((entry) => entry.day);
   const toDay = Math.max(...days) + 1;
   const fromDay = Math.min(...days);
   const reasons = new Map<number, number>();
   for (const slash of ledger.slashes) reasons.set(slash.reason, (reasons.get(slash.reason) ?? 0) + 1);
-  const slashReason = maxBy([...reasons], ([, n]) => n)[0];
+  const slashReason = rankBy([...reasons], ([, n]) => n)[0][0];
+  // Busiest first; the single picks are each list's head (the sort is stable, so ties go to the
+  // first in the ledger's order, as they did when the picks were taken one by one).
   const ranked: Record<RankedKind, string[]> = {
     caller: rankBy(accounts, ([, a]) => a.invoicesAsCaller).map(([address]) => address),
     earner: rankBy([...earnerRows], ([, n]) => n).map(([address]) => address),
@@ -236,18 +212,18 @@ export function pickFromLedger(ledger: Ledger): LedgerPicks {
       settled,
       (invoice) =>
         invoice.shares.length + invoice.datasets.length + invoice.transferCount * 2 + (invoice.bundleId ? 1 : 0),
-    ).map((invoice) => String(invoice.invoiceId)),
+    ).map((invoice) => invoice.invoiceId),
     model: rankBy(Object.entries(ledger.models), ([, m]) => m.invoices).map(([modelId]) => modelId),
   };
   return {
     ranked,
-    busyCaller,
-    busyEarner,
-    busyProvider,
-    busyStaker,
-    topContributor,
-    richInvoiceId: rich.invoiceId,
-    busiestModel,
+    busyCaller: ranked.caller[0],
+    busyEarner: ranked.earner[0],
+    busyProvider: ranked.provider[0],
+    busyStaker: ranked.staker[0],
+    topContributor: ranked.contributor[0],
+    richInvoiceId: ranked.invoice[0],
+    busiestModel: ranked.model[0],
     fromDay,
     toDay,
     slashReason,
