@@ -18,7 +18,7 @@
  * digest below changes it with every change in schema/ (test/schema-files.test.ts checks it and
  * prints the new one).
  */
-// schema/ digest: a34ee2d051d0bfed
+// schema/ digest: 7ddd0b6ce96f94ef
 // biome-ignore assist/source/organizeImports: this order is the order of Ponder's tables, SQL and GraphQL types
 export * from "./schema/accounts.js";
 export * from "./schema/invoices.js";

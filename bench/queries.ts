@@ -37,16 +37,19 @@ export type QueryResult = {
   responseBytes: number;
   errorBreakdown: { non2xx: number; graphqlErrors: number; socket: number; timeouts: number };
   durationSeconds: number;
-  /** Share of the requests answered from the GraphQL answer cache (absent when the cache is off). */
+  /**
+   * Share of the requests answered without running their query: from the GraphQL answer cache, or by
+   * waiting for an identical request's computation ("shared"). Absent when the cache is off.
+   */
   cacheHitRatio?: number;
 };
 
-/** The GraphQL answer cache's lookups so far, by outcome (undefined when the cache is off). */
+/** The GraphQL answer cache's lookups so far: hits (shared ones included) and misses; undefined when off. */
 async function cacheLookups(url: string): Promise<{ hit: number; miss: number } | undefined> {
   const samples = await scrape(url, "openledger_graphql_cache_lookups_total").catch(() => []);
   if (samples.length === 0) return undefined;
   const value = (outcome: string) => samples.find((sample) => sample.labels.outcome === outcome)?.value ?? 0;
-  return { hit: value("hit"), miss: value("miss") };
+  return { hit: value("hit") + value("shared"), miss: value("miss") };
 }
 
 export const BUILT_IN_QUERIES: Omit<BenchQuery, "source">[] = [

@@ -369,7 +369,7 @@ export const ENV = {
     kind: integer(1, 600_000),
     default: 5_000,
     description:
-      "a GraphQL statement running longer is cancelled and answered with an error naming the limit, in milliseconds (PostgreSQL only: PGlite has no statement timeout)",
+      "a statement of the API (GraphQL, and /sql, which shares its connections) running longer is cancelled and answered with an error naming the limit, in milliseconds (PostgreSQL only: PGlite has no statement timeout)",
   }),
   GRAPHQL_CACHE_MB: variable({
     group: "graphql",

@@ -21,9 +21,14 @@ export function eventRow<columns extends Record<string, PgColumnBuilderBase>>(t:
   };
 }
 
+/** The invoice's columns that `contributorViewColumns` copies (the GraphQL generator reads them). */
+export const CONTRIBUTOR_VIEW_COLUMNS = ["modelId", "status", "issuedAt", "settledAt"] as const;
+
 /**
  * The invoice's fields a contributor filters and sorts by, copied onto its `invoiceShare` and
- * `invoiceContributor` rows and kept current (src/lib/contributions.ts): no join needed.
+ * `invoiceContributor` rows and kept current (src/lib/contributions.ts): no join needed. GraphQL
+ * answers `invoice_: { status: ... }` and `orderBy: "invoice__issuedAt"` on those rows from the
+ * copies (src/api/graphql/mirrors.ts).
  */
 export function contributorViewColumns(t: PgColumnsBuilders) {
   return {
@@ -31,7 +36,7 @@ export function contributorViewColumns(t: PgColumnsBuilders) {
     status: t.text().$type<"issued" | "scheduled" | "settled" | "voided">().notNull(),
     issuedAt: t.bigint().notNull(),
     settledAt: t.bigint(),
-  };
+  } satisfies Record<(typeof CONTRIBUTOR_VIEW_COLUMNS)[number], PgColumnBuilderBase>;
 }
 
 /**

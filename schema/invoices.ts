@@ -112,7 +112,25 @@ export const invoiceShare = onchainTable(
   }),
   (table) => ({
     pk: primaryKey({ columns: [table.chainId, table.invoiceId, table.position] }),
-    contributorIndex: index().on(table.contributor),
+    // A contributor's shares by invoice status, newest issued or settled first, in the order GraphQL
+    // asks for them (`invoice__issuedAt desc` / `invoice__settledAt desc, invoiceId desc`, then the
+    // key): the first page is read off the index, and the count is an index-only scan.
+    contributorIssuedIndex: index().on(
+      table.contributor,
+      table.status,
+      table.issuedAt,
+      table.chainId,
+      table.invoiceId,
+      table.position,
+    ),
+    contributorSettledIndex: index().on(
+      table.contributor,
+      table.status,
+      table.settledAt,
+      table.invoiceId,
+      table.chainId,
+      table.position,
+    ),
   }),
 );
 

@@ -1,12 +1,14 @@
 /**
  * The GraphQL answer cache (src/api/graphql/cache.ts) against a real `ponder start` on PostgreSQL
  * and a live anvil chain: a repeated query is answered from the cache, and no answer ever holds less
- * than the block its X-Indexed-Block header claims, while new blocks arrive.
+ * than the block its X-Indexed-Block header claims, while new blocks arrive; identical requests that
+ * miss together run their query once.
  */
+import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { scrape } from "../harness/metrics.js";
 import { type PonderProcess, startPonder } from "../harness/ponder.js";
-import { type PostgresCluster, postgresUnavailableReason, startPostgres } from "../harness/postgres.js";
+import { type PostgresCluster, postgresUnavailableReason, psql, startPostgres } from "../harness/postgres.js";
 import { waitFor } from "../harness/wait.js";
 import { rpc } from "../scripts/lib/anvil.js";
 import { type SlashChain, type SlashSent, startSlashChain } from "./helpers/bots.js";
@@ -115,5 +117,57 @@ describe.skipIf(unavailable)("GraphQL answer cache on PostgreSQL", () => {
         `an answer claiming block ${answer.block} (${answer.cache}) lacks slashes of blocks <= it`,
       ).toEqual([]);
     }
+  });
+
+  it("computes an answer once for identical requests that miss together; the others wait and share it", async () => {
+    // A new block empties the cache.
+    await chain.slash(chain.protocol.accounts.provider);
+    await ponder.waitForBlock(Number(BigInt(await rpc<string>(chain.protocol.rpcUrl, "eth_blockNumber"))));
+    // The slash table locked for 250 ms (Ponder's read connections wait up to 500 ms for a lock): the
+    // first request's query waits, so the 39 identical ones sent with it arrive while it is computed.
+    const locker = spawn(
+      "psql",
+      [
+        postgres.url,
+        "-c",
+        "BEGIN; LOCK TABLE openledger.slash IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(0.25); COMMIT;",
+      ],
+      { stdio: "ignore" },
+    );
+    const unlocked = new Promise((resolve) => locker.once("exit", resolve));
+    await waitFor(
+      async () =>
+        psql(
+          postgres.url,
+          "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'slash' AND l.mode = 'AccessExclusiveLock' AND l.granted",
+        ) === "1",
+      10_000,
+      "the lock on slash",
+    );
+    const query = `{ slashs(limit: 1000) { items { txHash invoice { invoiceId } } } }`;
+    const sharedBefore = await scrape(ponder.url, "openledger_graphql_cache_lookups_total");
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, async () => {
+        const response = await fetch(`${ponder.url}/graphql`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ query }),
+        });
+        return { cache: response.headers.get("x-cache"), text: await response.text() };
+      }),
+    );
+    await unlocked;
+    const outcomes = answers.map((answer) => answer.cache);
+    expect(
+      outcomes.filter((outcome) => outcome === "miss"),
+      outcomes.join(","),
+    ).toHaveLength(1);
+    expect(outcomes.filter((outcome) => outcome === "shared").length, outcomes.join(",")).toBeGreaterThan(0);
+    expect(new Set(answers.map((answer) => answer.text)).size).toBe(1);
+    expect(JSON.parse(answers[0]!.text).data.slashs.items.length).toBeGreaterThan(0);
+    const shared = (samples: Awaited<ReturnType<typeof scrape>>) =>
+      samples.find((sample) => sample.labels.outcome === "shared")?.value ?? 0;
+    const sharedAfter = await scrape(ponder.url, "openledger_graphql_cache_lookups_total");
+    expect(shared(sharedAfter) - shared(sharedBefore)).toBe(outcomes.filter((outcome) => outcome === "shared").length);
   });
 });

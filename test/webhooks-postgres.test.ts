@@ -11,7 +11,12 @@ import { type PonderProcess, startPonder } from "../harness/ponder.js";
 import { type PostgresCluster, postgresUnavailableReason, startPostgres } from "../harness/postgres.js";
 import { waitFor } from "../harness/wait.js";
 import { type SlashChain, SseClient, startSlashChain } from "./helpers/bots.js";
-import { type ReceivedWebhook, startWebhookReceiver, type WebhookReceiver } from "./helpers/webhook-receiver.js";
+import {
+  deliveryIdsByEvent,
+  type ReceivedWebhook,
+  startWebhookReceiver,
+  type WebhookReceiver,
+} from "./helpers/webhook-receiver.js";
 
 const TOKEN = "pg-admin-token-0123456789";
 const skip = postgresUnavailableReason();
@@ -90,13 +95,7 @@ describe.skipIf(skip !== undefined)("streams and webhooks on PostgreSQL with an 
     // process holding the lock: one delivery id per event. Delivery is at least once, so on a loaded
     // machine a POST whose 200 came after the sender's timeout is retried, under the same delivery id
     // and a higher attempt number; a second dispatcher would show as a second delivery id.
-    const deliveryIdByEvent = new Map<string, Set<string>>();
-    for (const request of requests) {
-      const eventId = String(request.headers["x-openledger-event-id"]);
-      const ids = deliveryIdByEvent.get(eventId) ?? new Set<string>();
-      ids.add(String(request.headers["x-openledger-delivery-id"]));
-      deliveryIdByEvent.set(eventId, ids);
-    }
+    const deliveryIdByEvent = deliveryIdsByEvent(requests);
     expect([...deliveryIdByEvent.keys()].sort()).toEqual([...sent].sort());
     for (const [eventId, ids] of deliveryIdByEvent) expect(ids.size, eventId).toBe(1);
     const firstAttempts = requests.filter((request) => request.headers["x-openledger-attempt"] === "1");

@@ -10,7 +10,7 @@
  */
 import { createRequire } from "node:module";
 import { Hono } from "hono";
-import { buildDashboard, type DashboardBundle, readBuiltDashboard, sourcesModifiedAt } from "../../dashboard/build.js";
+import { type DashboardBundle, readBuiltDashboard, sourcesModifiedAt } from "../../dashboard/bundle.js";
 
 /**
  * Scripts, styles and data from this server only: the page must work with no network, and a
@@ -40,8 +40,14 @@ async function prebuiltBundle(): Promise<DashboardBundle> {
   return prebuilt;
 }
 
+/** Builds with esbuild; the build tool is loaded only here, so a production install never imports it. */
+async function freshBundle(): Promise<DashboardBundle> {
+  const { buildDashboard } = await import("../../dashboard/build.js");
+  return buildDashboard();
+}
+
 function build(): Promise<DashboardBundle> {
-  const started = (esbuildInstalled() ? buildDashboard() : prebuiltBundle()).catch((error: Error) => {
+  const started = (esbuildInstalled() ? freshBundle() : prebuiltBundle()).catch((error: Error) => {
     if (building === started) building = undefined; // the next request tries again
     throw error;
   });

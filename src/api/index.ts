@@ -28,6 +28,7 @@ import {
   ponderPglite,
   ponderPostgresConnection,
   type ReadQuery,
+  setReadStatementTimeout,
 } from "./ponder-internals.js";
 import { sqlGuard } from "./sql.js";
 import { installStandbySupport, replicaState, sqlOnStandby } from "./standby.js";
@@ -86,6 +87,9 @@ function createGraphqlCache(): { answers: ResponseCache; state: StateReader } | 
 function createApi(): Hono {
   for (const problem of ponderInternalsProblems(db)) console.error(`Ponder internals moved: ${problem}`);
   pinPgliteReadsToSchema(db);
+  // Before anything reads: the API's connections time statements out themselves (GraphQL and /sql),
+  // so GraphQL needs no transaction per statement to apply GRAPHQL_STATEMENT_TIMEOUT_MS.
+  const statementTimeoutOnConnections = setReadStatementTimeout(readEnv("GRAPHQL_STATEMENT_TIMEOUT_MS"));
 
   const read: ReadQuery = async <T>(text: string) =>
     ((await db.execute(sql.raw(text))) as unknown as { rows: T[] }).rows;
@@ -120,6 +124,7 @@ function createApi(): Hono {
         (() => ({
           hits: graphqlCache.answers.hits,
           misses: graphqlCache.answers.misses,
+          shared: graphqlCache.answers.shared,
           bytes: graphqlCache.answers.size.bytes,
         })),
       webhooks: webhooks && {
@@ -149,7 +154,10 @@ function createApi(): Hono {
     }),
   );
   // Our GraphQL, generated from ponder.schema.ts: a superset of Ponder's (src/api/graphql, docs/graphql.md).
-  app.use("/graphql", graphqlApi({ db, schema, publicClients }, GRAPHQL_LIMITS, graphqlCache));
+  app.use(
+    "/graphql",
+    graphqlApi({ db, schema, publicClients, statementTimeoutOnConnections }, GRAPHQL_LIMITS, graphqlCache),
+  );
   // Read-only SQL over HTTP for @ponder/client, behind a guard that answers refusals and failures
   // with 400 and their reason, and a database that does not answer with 503 (src/api/sql.ts).
   app.use(

@@ -135,7 +135,7 @@ export type MetricsSources = {
   /** The stream hub's counters. */
   streams: () => { clients: Record<string, number>; opened: number; dropped: Record<string, number> };
   /** The GraphQL answer cache of this process, if it has one (src/api/graphql/cache.ts). */
-  graphqlCache?: () => { hits: number; misses: number; bytes: number };
+  graphqlCache?: () => { hits: number; misses: number; shared: number; bytes: number };
   /** The webhooks of this process, if it has them. */
   webhooks?: {
     ready: Promise<void>;
@@ -260,6 +260,7 @@ export class OpenledgerMetrics {
         ? [
             { labels: { outcome: "hit" }, value: cache.hits },
             { labels: { outcome: "miss" }, value: cache.misses },
+            { labels: { outcome: "shared" }, value: cache.shared },
           ]
         : [],
       graphqlCacheBytes: cache ? [{ labels: {}, value: cache.bytes }] : [],
@@ -362,7 +363,7 @@ export const OPENLEDGER_METRICS: Definition[] = [
   },
   {
     name: "openledger_graphql_cache_lookups_total",
-    help: "GraphQL answers looked up in this process's cache, by outcome (hit, miss); absent when the cache is off",
+    help: "GraphQL answers looked up in this process's cache, by outcome (hit, miss, shared: waited for an identical request's computation); absent when the cache is off",
     type: "counter",
     read: (_, local) => local.graphqlCache,
   },

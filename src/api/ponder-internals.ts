@@ -54,7 +54,9 @@ type PonderGlobals = {
     metrics?: { registry?: MetricsRegistry };
   };
   PONDER_DATABASE?: {
-    driver?: { dialect: "pglite"; instance: PgliteInstance } | { dialect: "postgres"; admin?: PostgresAdminPool };
+    driver?:
+      | { dialect: "pglite"; instance: PgliteInstance }
+      | { dialect: "postgres"; admin?: PostgresAdminPool; readonly?: PostgresReadPool };
   };
   PONDER_PRE_BUILD?: { databaseConfig?: { kind: string; poolConfig?: Record<string, unknown> } };
   PONDER_INDEXING_BUILD?: { chains?: PonderChain[] };
@@ -93,6 +95,12 @@ export function ponderInternalsProblems(db?: unknown): string[] {
       g.PONDER_PRE_BUILD?.databaseConfig?.kind === "postgres",
       "globalThis.PONDER_PRE_BUILD.databaseConfig",
       "the webhooks' PostgreSQL pool",
+    );
+    const driver = g.PONDER_DATABASE?.driver as { readonly?: Partial<PostgresReadPool> } | undefined;
+    need(
+      typeof driver?.readonly?.options === "object" && typeof driver.readonly.totalCount === "number",
+      "globalThis.PONDER_DATABASE.driver.readonly.{options,totalCount}",
+      "the API's statement timeout",
     );
   }
   const chains = g.PONDER_INDEXING_BUILD?.chains;
@@ -143,6 +151,38 @@ export type PostgresAdminPool = { connect: (...args: unknown[]) => Promise<unkno
 export function ponderPostgresAdminPool(): PostgresAdminPool | undefined {
   const driver = globals().PONDER_DATABASE?.driver;
   return driver?.dialect === "postgres" ? driver.admin : undefined;
+}
+
+/** What we use of Ponder's read-only pool (`PONDER_DATABASE.driver.readonly`, a pg Pool behind `db`). */
+export type PostgresReadPool = { options: Record<string, unknown>; totalCount: number };
+
+const readTimeoutMark = Symbol.for("openledger.readStatementTimeoutMs");
+
+/**
+ * Below this, a timeout is not set on the connections: they also carry Ponder's own reads (/ready,
+ * /status), which a timeout of a few milliseconds cancels on a busy machine.
+ */
+export const MIN_CONNECTION_STATEMENT_TIMEOUT_MS = 1_000;
+
+/**
+ * Gives every connection of the pool behind `db` from "ponder:api" (GraphQL, /sql) a statement
+ * timeout of `ms` instead of Ponder's 30 s. pg sends a Client's `statement_timeout` as a start-up
+ * parameter and the pool makes each Client from its `options` (Ponder sets its own 30 s the same
+ * way), so one setting covers every statement with no round trip of its own. Only connections opened
+ * afterwards get it: true when the pool had none open yet (or had been given the same timeout), else
+ * false and the caller must set the timeout per statement; false as well for a timeout under
+ * MIN_CONNECTION_STATEMENT_TIMEOUT_MS.
+ */
+export function setReadStatementTimeout(ms: number): boolean {
+  if (ms < MIN_CONNECTION_STATEMENT_TIMEOUT_MS) return false;
+  const driver = globals().PONDER_DATABASE?.driver;
+  if (driver?.dialect !== "postgres" || !driver.readonly?.options) return false;
+  const pool = driver.readonly as PostgresReadPool & { [readTimeoutMark]?: number };
+  if (pool[readTimeoutMark] === ms) return true;
+  if (pool.totalCount > 0) return false;
+  pool.options.statement_timeout = ms;
+  pool[readTimeoutMark] = ms;
+  return true;
 }
 
 /** The connection settings Ponder built for PostgreSQL (host, user, ssl...), without its pool size. */

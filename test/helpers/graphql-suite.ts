@@ -2,6 +2,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PonderProcess, startPonder } from "../../harness/ponder.js";
 import { type PostgresCluster, startPostgres } from "../../harness/postgres.js";
+import { killProcess } from "../../harness/process.js";
 import { rpc } from "../../scripts/lib/anvil.js";
 import type { Ledger, LedgerInvoice } from "../../scripts/simulator/ledger.js";
 import { docsExamples } from "./docs.js";
@@ -296,6 +297,102 @@ export function graphqlSuite(database: "pglite" | "postgres") {
       }
     });
 
+    it("keeps every share's and contributor row's copy of its invoice's columns equal to the ledger's invoice", async () => {
+      const view = "modelId status issuedAt settledAt";
+      const data = await ok<{
+        invoiceShares: Page<{ invoiceId: string } & Record<string, unknown>>;
+        invoiceContributors: Page<{ invoiceId: string } & Record<string, unknown>>;
+      }>(`{ invoiceShares(limit: 1000) { totalCount items { invoiceId ${view} } }
+            invoiceContributors(limit: 1000) { totalCount items { invoiceId ${view} } } }`);
+      const shares = invoices().reduce((n, i) => n + i.shares.length, 0);
+      expect(data.invoiceShares.totalCount).toBe(shares);
+      expect(shares).toBeLessThanOrEqual(1000);
+      for (const row of [...data.invoiceShares.items, ...data.invoiceContributors.items]) {
+        const invoice = ledger.invoices[row.invoiceId]!;
+        expect({ modelId: row.modelId, status: row.status, issuedAt: row.issuedAt, settledAt: row.settledAt }).toEqual({
+          modelId: invoice.modelId.toLowerCase(),
+          status: invoice.status,
+          issuedAt: String(invoice.issuedAt),
+          settledAt: invoice.settledAt === null ? null : String(invoice.settledAt),
+        });
+      }
+      expect(new Set(data.invoiceShares.items.map((row) => row.status)).size).toBeGreaterThan(2);
+    });
+
+    it("pages through shares by their invoice's columns, copied or joined, each row exactly once and in order", async () => {
+      const rng = random(20_261_203);
+      type Share = { invoice: LedgerInvoice; position: number; contributor: string; role: number };
+      const shares: Share[] = invoices().flatMap((invoice) =>
+        invoice.shares.map((s, position) => ({
+          invoice,
+          position,
+          contributor: s.contributor.toLowerCase(),
+          role: s.role,
+        })),
+      );
+      const keys: Record<string, (s: Share) => unknown> = {
+        invoice__issuedAt: (s) => BigInt(s.invoice.issuedAt),
+        invoice__settledAt: (s) => (s.invoice.settledAt === null ? null : BigInt(s.invoice.settledAt)),
+        invoice__status: (s) => s.invoice.status,
+        invoice__paid: (s) => big(s.invoice.paid),
+        role: (s) => s.role,
+      };
+      const contributor = shares[Math.floor(rng() * shares.length)]!.contributor;
+      const paidAbove = shares.find((s) => s.invoice.paid !== null)!.invoice.paid!;
+      const filters = [
+        { where: {}, keep: () => true },
+        { where: { contributor }, keep: (s: Share) => s.contributor === contributor },
+        { where: { invoice_: { status: "settled" } }, keep: (s: Share) => s.invoice.status === "settled" },
+        {
+          where: { contributor, invoice_: { status_in: ["issued", "scheduled"] } },
+          keep: (s: Share) => s.contributor === contributor && ["issued", "scheduled"].includes(s.invoice.status),
+        },
+        {
+          where: { invoice_: { settledAt_not: null, paid_gt: paidAbove } },
+          keep: (s: Share) => s.invoice.settledAt !== null && BigInt(s.invoice.paid ?? 0) > BigInt(paidAbove),
+        },
+      ];
+      for (let round = 0; round < 8; round++) {
+        const chosen = Object.keys(keys)
+          .sort(() => rng() - 0.5)
+          .slice(0, 1 + Math.floor(rng() * 2));
+        const directions = chosen.map(() => (rng() < 0.5 ? "asc" : "desc"));
+        const orderBy = chosen.map((key, i) => `${key} ${directions[i]}`).join(", ");
+        const filter = filters[round % filters.length]!;
+        const limit = 5 + Math.floor(rng() * 60);
+        const last = directions[directions.length - 1] === "asc" ? 1 : -1;
+        const expected = shares
+          .filter(filter.keep)
+          .sort((a, b) => {
+            for (const [i, key] of chosen.entries()) {
+              const order = compareAscending(keys[key]!(a), keys[key]!(b));
+              if (order !== 0) return directions[i] === "asc" ? order : -order;
+            }
+            // Then the primary key (chainId, invoiceId, position), in the last key's direction.
+            return (
+              last *
+              (compareAscending(BigInt(a.invoice.invoiceId), BigInt(b.invoice.invoiceId)) || a.position - b.position)
+            );
+          })
+          .map((s) => `${s.invoice.invoiceId}:${s.position}`);
+        const seen: string[] = [];
+        let after: string | null = null;
+        for (let pages = 0; pages < 500; pages++) {
+          const data: { invoiceShares: Page<{ invoiceId: string; position: number }> } = await ok(
+            `query ($w: invoiceShareFilter, $o: String, $n: Int, $after: String) {
+              invoiceShares(where: $w, orderBy: $o, limit: $n, after: $after) {
+                totalCount items { invoiceId position } pageInfo { hasNextPage endCursor } } }`,
+            { w: filter.where, o: orderBy, n: limit, after },
+          );
+          expect(data.invoiceShares.totalCount).toBe(expected.length);
+          seen.push(...data.invoiceShares.items.map((s) => `${s.invoiceId}:${s.position}`));
+          if (!data.invoiceShares.pageInfo.hasNextPage) break;
+          after = data.invoiceShares.pageInfo.endCursor;
+        }
+        expect(seen, `orderBy "${orderBy}", where ${JSON.stringify(filter.where)}, limit ${limit}`).toEqual(expected);
+      }
+    });
+
     it("sorts shares by their invoice's column (invoice__settledAt desc, then position)", async () => {
       const shares = invoices().flatMap((i) => i.shares.map((_s, position) => ({ i, position })));
       const expected = shares
@@ -516,7 +613,7 @@ export function graphqlSuite(database: "pglite" | "postgres") {
     });
 
     it.runIf(database === "postgres")(
-      "cancels a statement over GRAPHQL_STATEMENT_TIMEOUT_MS with an error naming the limit, and keeps serving",
+      "cancels a statement over GRAPHQL_STATEMENT_TIMEOUT_MS (GraphQL and /sql) with an error naming the limit, and keeps serving",
       async () => {
         // A second API process (ponder serve) on the same schema, with a 1 ms statement timeout.
         const strict = await startPonder(
@@ -531,10 +628,37 @@ export function graphqlSuite(database: "pglite" | "postgres") {
           expect(heavy.errors?.[0]?.message).toMatch(
             /Statement timeout of 1 ms exceeded \(GRAPHQL_STATEMENT_TIMEOUT_MS\)/,
           );
+
           const simple = await ponder.graphql<{ invoices: { totalCount: number } }>("{ invoices { totalCount } }");
           expect(simple.data?.invoices.totalCount).toBe(INVOICES);
         } finally {
           await strict.stop();
+        }
+        // From 1 s up the limit is a setting of the API's connections (no transaction per statement),
+        // which /sql shares: a heavy /sql query is cancelled by it too, where Ponder alone allows 30 s
+        // (Ponder then retries it, cancelled each time, for about a minute: the first failure is enough).
+        const second = await startPonder(
+          { DEPLOYMENT_FILE: chain.deploymentFile, DATABASE_URL: postgres!.url, GRAPHQL_STATEMENT_TIMEOUT_MS: "1000" },
+          { command: "serve" },
+        );
+        try {
+          await second.waitForBlock(chain.head);
+          const json = {
+            sql: "select count(*) from activity a cross join activity b cross join activity c where a.amount < b.amount + c.amount",
+            params: [],
+          };
+          const abort = new AbortController();
+          const heavy = fetch(`${second.url}/sql/db?sql=${encodeURIComponent(JSON.stringify({ json }))}`, {
+            signal: abort.signal,
+          }).catch(() => undefined);
+          await second.waitForLog(/canceling statement due to statement timeout/, 20_000);
+          abort.abort();
+          await heavy;
+          const simple = await second.graphql<{ invoices: { totalCount: number } }>("{ invoices { totalCount } }");
+          expect(simple.data?.invoices.totalCount).toBe(INVOICES);
+        } finally {
+          // Killed, not stopped: a stop would wait for Ponder's retries of the cancelled query (a minute).
+          await killProcess(second.process);
         }
       },
     );

@@ -15,7 +15,6 @@ import type { SseMessage } from "../../examples/slash-bot.js";
 import { freePort } from "../../harness/ports.js";
 import { findPostgresBin, postgresCommandRunner } from "../../harness/postgres.js";
 import { SseClient } from "./bots.js";
-import type { ReceivedWebhook } from "./webhook-receiver.js";
 
 type PgClient = {
   connect: () => Promise<void>;
@@ -245,18 +244,6 @@ export async function chainSlashIds(rpcUrl: string, stakeManager: Address, chain
     fromBlock: 0n,
   });
   return logs.map((log) => `${chainId}:${log.transactionHash.toLowerCase()}:${log.logIndex}`);
-}
-
-/** The delivery ids a webhook receiver saw, by event id (at least once: one id per event, maybe POSTed again). */
-export function deliveryIdsByEvent(requests: readonly ReceivedWebhook[]): Map<string, Set<string>> {
-  const byEvent = new Map<string, Set<string>>();
-  for (const request of requests) {
-    const eventId = String(request.headers["x-openledger-event-id"]);
-    const ids = byEvent.get(eventId) ?? new Set<string>();
-    ids.add(String(request.headers["x-openledger-delivery-id"]));
-    byEvent.set(eventId, ids);
-  }
-  return byEvent;
 }
 
 /**

@@ -20,3 +20,15 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
   const url = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}/hook`;
   return { url, requests, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
+
+/** The delivery ids a webhook receiver saw, by event id (at least once: one id per event, maybe POSTed again). */
+export function deliveryIdsByEvent(requests: readonly ReceivedWebhook[]): Map<string, Set<string>> {
+  const byEvent = new Map<string, Set<string>>();
+  for (const request of requests) {
+    const eventId = String(request.headers["x-openledger-event-id"]);
+    const ids = byEvent.get(eventId) ?? new Set<string>();
+    ids.add(String(request.headers["x-openledger-delivery-id"]));
+    byEvent.set(eventId, ids);
+  }
+  return byEvent;
+}

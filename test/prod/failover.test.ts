@@ -22,13 +22,12 @@ import { type SimulatedChain, simulatedChain } from "../helpers/indexed-chain.js
 import { type ProdProcess, startProd } from "../helpers/prod.js";
 import {
   chainSlashIds,
-  deliveryIdsByEvent,
   FollowingBot,
   type ReplicatedCluster,
   sqlRows,
   startReplicatedCluster,
 } from "../helpers/standby.js";
-import { startWebhookReceiver, type WebhookReceiver } from "../helpers/webhook-receiver.js";
+import { deliveryIdsByEvent, startWebhookReceiver, type WebhookReceiver } from "../helpers/webhook-receiver.js";
 
 const skip =
   postgresUnavailableReason() ?? (process.env.DATABASE_URL ? "standby suites need their own cluster" : undefined);

@@ -19,7 +19,12 @@ import { readTables } from "../helpers/compare.js";
 import { canonicalDump, diffDumps, dumpSize } from "../helpers/dump.js";
 import { type SimulatedChain, simulatedChain } from "../helpers/indexed-chain.js";
 import { type ProdProcess, startProd } from "../helpers/prod.js";
-import { type ReceivedWebhook, startWebhookReceiver, type WebhookReceiver } from "../helpers/webhook-receiver.js";
+import {
+  deliveryIdsByEvent,
+  type ReceivedWebhook,
+  startWebhookReceiver,
+  type WebhookReceiver,
+} from "../helpers/webhook-receiver.js";
 
 const skip = postgresUnavailableReason();
 const TOKEN = "replica-admin-token-0123456789";
@@ -198,13 +203,7 @@ describe.skipIf(skip !== undefined)("an indexer and two API replicas on one Post
       "the later slash's delivery",
     );
     const slashes = chain.ledger.slashes.length + 1;
-    const deliveryIds = new Map<string, Set<string>>();
-    for (const request of requests) {
-      const eventId = String(request.headers["x-openledger-event-id"]);
-      const ids = deliveryIds.get(eventId) ?? new Set<string>();
-      ids.add(String(request.headers["x-openledger-delivery-id"]));
-      deliveryIds.set(eventId, ids);
-    }
+    const deliveryIds = deliveryIdsByEvent(requests);
     expect(deliveryIds.size).toBe(slashes);
     for (const [eventId, ids] of deliveryIds) expect(ids.size, eventId).toBe(1);
 

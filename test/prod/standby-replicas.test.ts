@@ -18,14 +18,8 @@ import { readTables } from "../helpers/compare.js";
 import { canonicalDump, diffDumps, dumpSize } from "../helpers/dump.js";
 import { type SimulatedChain, simulatedChain } from "../helpers/indexed-chain.js";
 import { type ProdProcess, startProd } from "../helpers/prod.js";
-import {
-  chainSlashIds,
-  deliveryIdsByEvent,
-  FollowingBot,
-  type ReplicatedCluster,
-  startReplicatedCluster,
-} from "../helpers/standby.js";
-import { startWebhookReceiver, type WebhookReceiver } from "../helpers/webhook-receiver.js";
+import { chainSlashIds, FollowingBot, type ReplicatedCluster, startReplicatedCluster } from "../helpers/standby.js";
+import { deliveryIdsByEvent, startWebhookReceiver, type WebhookReceiver } from "../helpers/webhook-receiver.js";
 
 const skip =
   postgresUnavailableReason() ?? (process.env.DATABASE_URL ? "standby suites need their own cluster" : undefined);

@@ -10,6 +10,10 @@
  * of the current state are ever served, and a reorg (the state moving back, then forward again) drops
  * it too. Answers with `errors` (a timeout, a bad query) are not kept.
  *
+ * Requests that miss on the same query at the same state while its answer is being computed wait for
+ * that computation instead of running the query again ("shared"): when a block moves the cache, the
+ * visitors of a hot page cost one query, not one each.
+ *
  * Only on PostgreSQL: on PGlite the API shares one connection with the indexer and reads no state.
  */
 
@@ -23,6 +27,8 @@ export class ResponseCache {
   private generation: string | undefined;
   hits = 0;
   misses = 0;
+  /** Lookups answered by another request's computation of the same answer (see the header). */
+  shared = 0;
 
   constructor(private readonly maxBytes: number) {}
 

@@ -154,10 +154,27 @@ function buildRelationCondition(
     throw new GraphQLError(`Relation filter depth limit of ${MAX_RELATION_FILTER_DEPTH} exceeded (at ${key})`);
   const target = tables[relation.target]!;
   const inner = aliasedSource(target, "f");
-  const nested = buildWhere(tables, inner, value as Where, { ...depth, relations: depth.relations + 1 });
+  const nestedDepth = { ...depth, relations: depth.relations + 1 };
   const join = joinCondition(relation, source, inner);
   const exists = (condition: SQL | undefined) =>
     sql`exists (select 1 from ${inner.from} where ${and(join, condition)})`;
+  const copied = suffix === "_" ? source.info.mirrors[relation.name] : undefined;
+  if (copied) {
+    // Conditions on columns this row keeps a copy of (./mirrors.ts) are tested on the copies: read as
+    // the related table's (its names and value domains), evaluated on this row's columns.
+    const onCopies: Where = {};
+    const onRelated: Where = {};
+    for (const [key, condition] of Object.entries(value as Where)) {
+      const column = conditionColumn(target, key);
+      (column !== undefined && copied.has(column) ? onCopies : onRelated)[key] = condition;
+    }
+    if (Object.keys(onCopies).length > 0) {
+      const copies: Source = { ...source, info: target };
+      const rest = Object.keys(onRelated).length > 0 ? buildWhere(tables, inner, onRelated, nestedDepth) : undefined;
+      return and(buildWhere(tables, copies, onCopies, nestedDepth), rest === undefined ? undefined : exists(rest));
+    }
+  }
+  const nested = buildWhere(tables, inner, value as Where, nestedDepth);
   switch (suffix) {
     case "_":
     case "_some":
@@ -172,10 +189,19 @@ function buildRelationCondition(
   }
 }
 
+/** The condition suffix of a column condition key (`status_in` -> `_in`), undefined if it is not one. */
+function conditionSuffix(info: TableInfo, key: string): string | undefined {
+  return SUFFIXES_LONGEST_FIRST.find((s) => key.endsWith(s) && info.columns[key.slice(0, key.length - s.length)]);
+}
+
+/** The column a column condition key tests (`status_in` -> `status`), undefined if it is not one. */
+function conditionColumn(info: TableInfo, key: string): string | undefined {
+  const suffix = conditionSuffix(info, key);
+  return suffix === undefined ? undefined : key.slice(0, key.length - suffix.length);
+}
+
 function buildColumnCondition(source: Source, key: string, rawValue: unknown): SQL | undefined {
-  const suffix = SUFFIXES_LONGEST_FIRST.find(
-    (s) => key.endsWith(s) && source.info.columns[key.slice(0, key.length - s.length)],
-  );
+  const suffix = conditionSuffix(source.info, key);
   if (suffix === undefined) throw new GraphQLError(`Invalid query: Where clause contains unknown field ${key}`);
   const columnName = key.slice(0, key.length - suffix.length);
   const column = source.column(columnName);

@@ -34,15 +34,26 @@ const compatibleValidation: Plugin = {
 /**
  * The middleware. `db` is `db` from "ponder:api"; `publicClients` (also from there) answers block hashes.
  * Which database Ponder runs on is read from its PONDER_DATABASE global (the statement timeout is
- * PostgreSQL's; PGlite has none).
+ * PostgreSQL's; PGlite has none). `statementTimeoutOnConnections`: `db`'s connections already time
+ * statements out (setReadStatementTimeout), so none needs a transaction to set it (./runner.ts).
  */
 export function graphqlApi(
-  { db, schema, publicClients }: { db: unknown; schema: Record<string, unknown>; publicClients: unknown },
+  {
+    db,
+    schema,
+    publicClients,
+    statementTimeoutOnConnections = false,
+  }: { db: unknown; schema: Record<string, unknown>; publicClients: unknown; statementTimeoutOnConnections?: boolean },
   limits: GraphqlLimits,
   cache?: { answers: ResponseCache; state: StateReader },
 ) {
   const dialect = ponderDialect() === "postgres" ? "postgres" : "pglite";
-  const runner = { db: db as Database, dialect, timeoutMs: readEnv("GRAPHQL_STATEMENT_TIMEOUT_MS") } as const;
+  const runner = {
+    db: db as Database,
+    dialect,
+    timeoutMs: readEnv("GRAPHQL_STATEMENT_TIMEOUT_MS"),
+    timeoutOnConnections: statementTimeoutOnConnections,
+  } as const;
   const graphqlSchema = buildSchema(schema, rpcBlockHashes(publicClients as Parameters<typeof rpcBlockHashes>[0]));
   const yoga = createYoga<Record<string, unknown>, Context>({
     graphqlEndpoint: "*",
@@ -51,7 +62,9 @@ export function graphqlApi(
     maskedErrors: readEnv("NODE_ENV") === "production",
     logging: false,
     graphiql: false,
-    parserAndValidationCache: false,
+    // Parsed and validated documents kept by query text (yoga's LRU): a page asks the same query with
+    // other variables, and validation was a third of an uncached invoice page's CPU (docs/graphql.md).
+    parserAndValidationCache: true,
     plugins: [
       compatibleValidation,
       maxTokensPlugin({ n: limits.maxOperationTokens }),
@@ -68,6 +81,14 @@ export function graphqlApi(
     return new Response(response.body, { status: 200, statusText: "OK", headers: new Headers(response.headers) });
   };
 
+  /** Answers being computed, by state and cache key: identical requests meanwhile wait for them. */
+  const computing = new Map<string, Promise<{ status: number; headers: Headers; text: string }>>();
+  const reply = ({ status, headers, text }: { status: number; headers: Headers; text: string }, outcome: string) => {
+    const replyHeaders = new Headers(headers);
+    replyHeaders.set("x-cache", outcome);
+    return new Response(text, { status, headers: replyHeaders });
+  };
+
   return createMiddleware(async (c) => {
     if (c.req.method === "GET") return c.html(PLAYGROUND_HTML);
     if (!cache || c.req.method !== "POST") return answer(c.req.raw);
@@ -76,20 +97,34 @@ export function graphqlApi(
     const body = await c.req.text();
     // The answer's media type follows the request's Accept (GraphQL over HTTP), so both are in the key.
     const key = `${c.req.header("content-type") ?? ""}\n${c.req.header("accept") ?? ""}\n${body}`;
-    const kept = generation === undefined ? undefined : cache.answers.get(generation, key);
+    const compute = async () => {
+      const response = await answer(new Request(c.req.raw.url, { method: "POST", headers: c.req.raw.headers, body }));
+      return { status: response.status, headers: response.headers, text: await response.text() };
+    };
+    if (generation === undefined) return reply(await compute(), "miss");
+    const flightKey = `${generation}\n${key}`;
+    const running = computing.get(flightKey);
+    if (running) {
+      cache.answers.shared += 1;
+      return reply(await running, "shared");
+    }
+    const kept = cache.answers.get(generation, key);
     if (kept !== undefined) {
       const newline = kept.indexOf("\n");
       const headers = { "content-type": kept.slice(0, newline), "x-cache": "hit" };
       return new Response(kept.slice(newline + 1), { headers });
     }
-    const response = await answer(new Request(c.req.raw.url, { method: "POST", headers: c.req.raw.headers, body }));
-    const text = await response.text();
-    const contentType = response.headers.get("content-type");
-    if (generation !== undefined && contentType && response.status === 200 && !hasErrors(text)) {
-      cache.answers.set(generation, key, `${contentType}\n${text}`);
+    const flight = compute().then((computed) => {
+      const contentType = computed.headers.get("content-type");
+      if (contentType && computed.status === 200 && !hasErrors(computed.text))
+        cache.answers.set(generation, key, `${contentType}\n${computed.text}`);
+      return computed;
+    });
+    computing.set(flightKey, flight);
+    try {
+      return reply(await flight, "miss");
+    } finally {
+      computing.delete(flightKey);
     }
-    const headers = new Headers(response.headers);
-    headers.set("x-cache", "miss");
-    return new Response(text, { status: response.status, headers });
   });
 }

@@ -52,7 +52,7 @@ type SortKey = {
   path: string;
   direction: Direction;
   column: Column;
-  /** For a relation's column: the field the value is selected as. */
+  /** For a joined relation's column: the field the value is selected as. */
   selectedAs?: string;
   columnName: string;
   join?: { relation: RelationInfo; source: Source };
@@ -100,6 +100,11 @@ export function sortKeys(tables: Record<string, TableInfo>, info: TableInfo, arg
     const target = tables[relation.target]!;
     if (!target.columns[second])
       throw new GraphQLError(`orderBy "${first}__${second}": ${target.name} has no column "${second}"`);
+    if (info.mirrors[relation.name]?.has(second)) {
+      // This row keeps a copy of the related column (./mirrors.ts): sort by it, no join.
+      keys.push({ path: `${first}__${second}`, direction, column: base.column(second), columnName: second });
+      continue;
+    }
     let source = joins.get(relation.name);
     if (!source) {
       source = aliasedSource(target, "o");
@@ -123,7 +128,7 @@ export function sortKeys(tables: Record<string, TableInfo>, info: TableInfo, arg
 }
 
 function keyValue(key: SortKey, row: Record<string, unknown>): unknown {
-  return row[key.selectedAs ?? key.path];
+  return row[key.selectedAs ?? key.columnName];
 }
 
 /**

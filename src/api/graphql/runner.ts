@@ -3,6 +3,11 @@
  * each statement under a statement timeout on PostgreSQL, so that one pathological query is cancelled
  * by the server and answered with a GraphQL error naming the limit while everyone else is served.
  *
+ * The timeout is normally a setting of the read pool's connections (setReadStatementTimeout in
+ * ../ponder-internals.ts): statements then run as they are, one round trip each. Where the pool could
+ * not be given it (it already had connections open), each batch of statements runs in a transaction
+ * with `SET LOCAL statement_timeout`, which costs three round trips more per batch.
+ *
  * PGlite runs in this process on one thread and has no statement timeout (WebAssembly has no timer
  * to interrupt it): there, the row, depth, alias, token and filter-depth limits are the protection.
  */
@@ -27,8 +32,16 @@ export type Database = {
   transaction<T>(run: (tx: Database) => Promise<T>): Promise<T>;
 };
 
-/** Where statements go: the database, its dialect and the timeout. */
-export type Runner = { db: Database; dialect: "pglite" | "postgres"; timeoutMs: number };
+/**
+ * Where statements go: the database, its dialect and the timeout, and whether the database's
+ * connections already apply that timeout to every statement (PostgreSQL).
+ */
+export type Runner = {
+  db: Database;
+  dialect: "pglite" | "postgres";
+  timeoutMs: number;
+  timeoutOnConnections: boolean;
+};
 
 /** PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout. */
 const QUERY_CANCELED = "57014";
@@ -42,16 +55,18 @@ function sqlState(error: unknown): string | undefined {
 }
 
 /**
- * Runs statements whose cost depends on the query (filters, sorts, aggregates). On PostgreSQL they run
- * one after the other in one transaction with `SET LOCAL statement_timeout`, so the limit applies to
- * each of them and the connection goes back to the pool unchanged; on PGlite, as they come.
+ * Runs statements whose cost depends on the query (filters, sorts, aggregates): as they come on PGlite
+ * and where the connections time statements out; otherwise one after the other in one transaction
+ * with `SET LOCAL statement_timeout`, so the limit applies to each of them and the connection goes
+ * back to the pool unchanged.
  */
 export async function runStatements(
   runner: Runner,
   builds: ((db: Database) => PromiseLike<Record<string, unknown>[]>)[],
 ): Promise<Record<string, unknown>[][]> {
   try {
-    if (runner.dialect === "pglite") return await Promise.all(builds.map((build) => build(runner.db)));
+    if (runner.dialect === "pglite" || runner.timeoutOnConnections)
+      return await Promise.all(builds.map((build) => build(runner.db)));
     return await runner.db.transaction(async (tx) => {
       await tx.execute(sql.raw(`SET LOCAL statement_timeout = ${runner.timeoutMs}`));
       const results: Record<string, unknown>[][] = [];

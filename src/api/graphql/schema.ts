@@ -42,6 +42,7 @@ import { columnDescription, tableDescription } from "./descriptions.js";
 import { CONDITION_SUFFIXES, RELATION_SUFFIXES, tableSource } from "./filters.js";
 import { type ListArgs, listRows, MAX_LIMIT } from "./lists.js";
 import { type BlockHashReader, type ChainMeta, readChainMeta } from "./meta.js";
+import { MIRRORED_COLUMNS, type MirroredColumns } from "./mirrors.js";
 import type { Runner } from "./runner.js";
 import { DOMAIN_COLUMNS, DOMAINS, domainScalar, GraphQLBigInt, GraphQLJSON } from "./scalars.js";
 import { type ColumnKind, columnKind, readTables, type TableInfo } from "./tables.js";
@@ -142,9 +143,13 @@ function selectedNames(info: GraphQLResolveInfo, path: string[]): Set<string> {
   return names;
 }
 
-/** Builds the schema; `blockHash` reads hashes for `_meta`. */
-export function buildSchema(schemaModule: Record<string, unknown>, blockHash: BlockHashReader): GraphQLSchema {
-  const tables = readTables(schemaModule);
+/** Builds the schema; `blockHash` reads hashes for `_meta`; `mirrored` names the copied columns (./mirrors.ts). */
+export function buildSchema(
+  schemaModule: Record<string, unknown>,
+  blockHash: BlockHashReader,
+  mirrored: MirroredColumns = MIRRORED_COLUMNS,
+): GraphQLSchema {
+  const tables = readTables(schemaModule, mirrored);
   const domainScalars = Object.fromEntries(Object.values(DOMAINS).map((domain) => [domain.name, domainScalar(domain)]));
 
   const scalarOf = (

@@ -13,6 +13,7 @@ import {
   type TableRelationalConfig,
 } from "drizzle-orm";
 import { getTableConfig, type PgTable } from "drizzle-orm/pg-core";
+import type { MirroredColumns } from "./mirrors.js";
 
 /** One relation of a table, resolved to the columns it joins on. */
 export type RelationInfo = {
@@ -39,6 +40,11 @@ export type TableInfo = {
   /** Primary key columns, by TypeScript name, in key order. */
   primaryKey: string[];
   relations: Record<string, RelationInfo>;
+  /**
+   * To-one relation -> the related row's columns this table keeps a copy of, under the same names
+   * (./mirrors.ts): filters and sorts on them need no join.
+   */
+  mirrors: Record<string, ReadonlySet<string>>;
 };
 
 /** TypeScript name of a column within its table. */
@@ -49,8 +55,12 @@ export function columnKey(column: Column): string {
   throw new Error(`Column ${column.name} not found in its table`);
 }
 
-/** Reads every table of the schema module and resolves its relations (both directions). */
-export function readTables(schema: Record<string, unknown>): Record<string, TableInfo> {
+/**
+ * Reads every table of the schema module and resolves its relations (both directions). `mirrored`
+ * declares the copied columns; a declaration the schema does not bear out (no such table, relation or
+ * column, a relation that can match several rows, a column of another type) throws.
+ */
+export function readTables(schema: Record<string, unknown>, mirrored: MirroredColumns = {}): Record<string, TableInfo> {
   const config = extractTablesRelationalConfig(schema, createTableRelationsHelpers);
   const configs = Object.values(config.tables) as TableRelationalConfig[];
   const byDbName = new Map(configs.map((table) => [table.dbName, table]));
@@ -99,7 +109,25 @@ export function readTables(schema: Record<string, unknown>): Record<string, Tabl
       columns: table.columns,
       primaryKey: primaryKeyOf(table),
       relations,
+      mirrors: {},
     };
+  }
+  for (const [tableName, byRelation] of Object.entries(mirrored)) {
+    const info = tables[tableName];
+    if (!info) throw new Error(`Mirrored columns: no table ${tableName}`);
+    for (const [relationName, columns] of Object.entries(byRelation)) {
+      const relation = info.relations[relationName];
+      if (relation?.kind !== "one" || !relation.unique)
+        throw new Error(`Mirrored columns: ${tableName}.${relationName} is not a to-one relation`);
+      const target = tables[relation.target]!;
+      for (const column of columns) {
+        const own = info.columns[column];
+        const other = target.columns[column];
+        if (!own || !other || own.columnType !== other.columnType || own.notNull !== other.notNull)
+          throw new Error(`Mirrored columns: ${tableName}.${column} is not a copy of ${target.name}.${column}`);
+      }
+      info.mirrors[relationName] = new Set(columns);
+    }
   }
   return tables;
 }
