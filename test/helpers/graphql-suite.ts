@@ -615,13 +615,17 @@ export function graphqlSuite(database: "pglite" | "postgres") {
     it.runIf(database === "postgres")(
       "cancels a statement over GRAPHQL_STATEMENT_TIMEOUT_MS (GraphQL and /sql) with an error naming the limit, and keeps serving",
       async () => {
-        // A second API process (ponder serve) on the same schema, with a 1 ms statement timeout.
-        const strict = await startPonder(
-          { DEPLOYMENT_FILE: chain.deploymentFile, DATABASE_URL: postgres!.url, GRAPHQL_STATEMENT_TIMEOUT_MS: "1" },
-          { command: "serve" },
-        );
+        // Another API process (ponder serve) on the same schema, with its own statement timeout.
+        const serveWithTimeout = async (ms: string) => {
+          const serve = await startPonder(
+            { DEPLOYMENT_FILE: chain.deploymentFile, DATABASE_URL: postgres!.url, GRAPHQL_STATEMENT_TIMEOUT_MS: ms },
+            { command: "serve" },
+          );
+          await serve.waitForBlock(chain.head);
+          return serve;
+        };
+        const strict = await serveWithTimeout("1");
         try {
-          await strict.waitForBlock(chain.head);
           const heavy = await strict.graphql(
             "{ activityAggregate(groupBy: [id, txHash, account, counterparty, type, amount, invoiceId, bundleId], interval: hour, limit: 1000) { count sum { amount } avg { amount logIndex } } }",
           );
@@ -637,12 +641,8 @@ export function graphqlSuite(database: "pglite" | "postgres") {
         // From 1 s up the limit is a setting of the API's connections (no transaction per statement),
         // which /sql shares: a heavy /sql query is cancelled by it too, where Ponder alone allows 30 s
         // (Ponder then retries it, cancelled each time, for about a minute: the first failure is enough).
-        const second = await startPonder(
-          { DEPLOYMENT_FILE: chain.deploymentFile, DATABASE_URL: postgres!.url, GRAPHQL_STATEMENT_TIMEOUT_MS: "1000" },
-          { command: "serve" },
-        );
+        const second = await serveWithTimeout("1000");
         try {
-          await second.waitForBlock(chain.head);
           const json = {
             sql: "select count(*) from activity a cross join activity b cross join activity c where a.amount < b.amount + c.amount",
             params: [],

@@ -5,7 +5,8 @@
  * filter `invoice_: { status: "settled" }` on those rows is the row's own `status = 'settled'`, and
  * `orderBy: "invoice__issuedAt"` is its own `issuedAt`: the generator answers both from the copies,
  * with the rows' own indexes, instead of a subquery and a join per row (filters.ts, lists.ts).
- * Answers are the same either way; test/graphql-mirrors.test.ts checks the copies against the invoices.
+ * Answers are the same either way: the GraphQL suite (test/helpers/graphql-suite.ts) checks every copy
+ * against the ledger's invoice, test/graphql-mirrors.unit.test.ts the SQL the declaration leads to.
  */
 import { CONTRIBUTOR_VIEW_COLUMNS } from "../../../schema/columns.js";
 
