@@ -83,7 +83,7 @@ export type RpcFigures = {
   blockByNumber?: Record<string, number>;
   /** Proxy only: calls received in each second from the proxy's start (Ponder's request rate). */
   perSecond?: number[];
-  /** Proxy only: eth_getLogs answered, the blocks they spanned and the logs they carried. */
+  /** Proxy with eth_getLogs caps only: eth_getLogs answered, the blocks they spanned and the logs they carried. */
   getLogs?: RpcProxyStats["getLogs"];
   /** Proxy only: calls answered HTTP 429. */
   rateLimited: number | null;
@@ -203,7 +203,9 @@ export function rpcFigures(options: {
       ? {
           blockByNumber: { ...proxy.stats.blockByNumber },
           perSecond: [...proxy.stats.perSecond],
-          getLogs: { ...proxy.stats.getLogs },
+          ...(proxy.settings.getLogsMaxBlocks !== null || proxy.settings.getLogsMaxLogs !== null
+            ? { getLogs: { ...proxy.stats.getLogs } }
+            : {}),
         }
       : {}),
     rateLimited: proxy ? proxy.stats.rateLimited : null,

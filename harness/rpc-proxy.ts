@@ -101,7 +101,10 @@ export type RpcProxyStats = {
   rateLimited: number;
   /** eth_getLogs calls refused: over the block range, over the log count. */
   rangeRefusals: { blocks: number; logs: number };
-  /** eth_getLogs calls answered with their logs: how many, the blocks they spanned, the logs. */
+  /**
+   * eth_getLogs calls answered with their logs: how many, the blocks they spanned, the logs. Counted
+   * only when the profile caps eth_getLogs (the answers are read then, and only then).
+   */
   getLogs: { answered: number; blocks: number; logs: number };
   faults: Record<FaultKind, number>;
 };
