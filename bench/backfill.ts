@@ -3,12 +3,16 @@
  * three ways: /ready answers 200, /status has reached the chain head, and GraphQL counts as many
  * invoices as the ledger and as many activity rows (one per indexed event) as the chain has events.
  * Meanwhile the RSS of Ponder's process tree is sampled every 200 ms. At the end, Ponder's own
- * figures (JSON logs and /metrics) say where the time went.
+ * figures (JSON logs and /metrics) say where the time went. With an RPC profile, Ponder's RPC goes
+ * through the proxy of harness/rpc-proxy.ts (a hosted provider's latency and limits), which counts
+ * its requests.
  */
 import { execFileSync } from "node:child_process";
 import { type MetricSample, scrapeMetrics } from "../harness/metrics.js";
 import { indexedBlock, isReady, type PonderLog, type PonderProcess } from "../harness/ponder.js";
+import { type RpcProfile, type RpcProxy, type RpcProxyStats, startRpcProxy } from "../harness/rpc-proxy.js";
 import type { BenchChain } from "./chain.js";
+import { track } from "./lib/cleanup.js";
 import { startBenchPonder } from "./lib/ponder.js";
 import { cpuSeconds, sampleRss } from "./lib/rss.js";
 
@@ -32,6 +36,8 @@ export type BackfillResult = {
   cpuSeconds: Record<string, number>;
   profile: BackfillProfile;
   rssSeries: { atMs: number; mb: number }[];
+  /** The JSON-RPC requests of the backfill (absent from results written before it was measured). */
+  rpc?: RpcFigures;
   env: Record<string, string>;
   nodeArgs: string[];
   logFile: string;
@@ -56,6 +62,35 @@ export type BackfillProfile = {
   store: { total: number; byTable: Record<string, Record<string, number>> };
   /** "Indexed block range" logs: batches, their events, and the longest batch. */
   batches: { count: number; events: number; maxSeconds: number; meanEvents: number };
+};
+
+/** Where Ponder's RPC went during a backfill, and how many requests it made. */
+export type RpcFigures = {
+  /** "none" (anvil directly) or the proxy's profile name ("passthrough", "realistic"). */
+  profile: string;
+  /** The proxy's latency and limits; null without the proxy. */
+  settings: RpcProfile | null;
+  /**
+   * "proxy": every JSON-RPC call the proxy received until every event was indexed (refused ones
+   * included); "ponder": Ponder's metrics (ponder_rpc_request_duration_count, answered requests, plus
+   * ponder_rpc_request_error_total), read after the backfill.
+   */
+  source: "proxy" | "ponder";
+  total: number;
+  byMethod: Record<string, number>;
+  per1000Events: number;
+  /** Proxy only: eth_getBlockByNumber by block ("number", "latest", "finalized"...). */
+  blockByNumber?: Record<string, number>;
+  /** Proxy only: calls received in each second from the proxy's start (Ponder's request rate). */
+  perSecond?: number[];
+  /** Proxy with eth_getLogs caps only: eth_getLogs answered, the blocks they spanned and the logs they carried. */
+  getLogs?: RpcProxyStats["getLogs"];
+  /** Proxy only: calls answered HTTP 429. */
+  rateLimited: number | null;
+  /** Proxy only: eth_getLogs refused over the block range or the log count. */
+  rangeRefusals: RpcProxyStats["rangeRefusals"] | null;
+  /** Requests Ponder saw fail (429s and range refusals included), from its metrics. */
+  ponderErrors: number;
 };
 
 function sumBy(samples: MetricSample[], name: string, label: string): Record<string, number> {
@@ -135,6 +170,50 @@ export function profileFrom(samples: MetricSample[], logs: PonderLog[]): Backfil
   };
 }
 
+/** The RPC figures of a backfill: the proxy's counts if there was one, else Ponder's metrics. */
+export function rpcFigures(options: {
+  samples: MetricSample[];
+  events: number;
+  profileName: string;
+  proxy: { settings: RpcProfile; stats: RpcProxyStats } | null;
+}): RpcFigures {
+  const { samples, events, proxy } = options;
+  const ponderErrors = sumBy(samples, "ponder_rpc_request_error_total", "method");
+  const errors = Object.values(ponderErrors).reduce((sum, n) => sum + n, 0);
+  let byMethod: Record<string, number>;
+  if (proxy) {
+    byMethod = { ...proxy.stats.byMethod };
+  } else {
+    byMethod = { ...ponderErrors };
+    for (const s of samples) {
+      if (s.name !== "ponder_rpc_request_duration_count") continue;
+      byMethod[s.labels.method] = (byMethod[s.labels.method] ?? 0) + s.value;
+    }
+  }
+  byMethod = Object.fromEntries(Object.entries(byMethod).sort((a, b) => b[1] - a[1]));
+  const total = Object.values(byMethod).reduce((sum, n) => sum + n, 0);
+  return {
+    profile: options.profileName,
+    settings: proxy?.settings ?? null,
+    source: proxy ? "proxy" : "ponder",
+    total,
+    byMethod,
+    per1000Events: events > 0 ? round((total / events) * 1_000, 1) : 0,
+    ...(proxy
+      ? {
+          blockByNumber: { ...proxy.stats.blockByNumber },
+          perSecond: [...proxy.stats.perSecond],
+          ...(proxy.settings.getLogsMaxBlocks !== null || proxy.settings.getLogsMaxLogs !== null
+            ? { getLogs: { ...proxy.stats.getLogs } }
+            : {}),
+        }
+      : {}),
+    rateLimited: proxy ? proxy.stats.rateLimited : null,
+    rangeRefusals: proxy ? { ...proxy.stats.rangeRefusals } : null,
+    ponderErrors: errors,
+  };
+}
+
 /** Seconds from the spawn to the first log of each milestone (and Ponder's own durations). */
 function timelineFrom(ponder: PonderProcess, doneAt: number): Record<string, number> {
   const milestones: Record<string, [string, Record<string, string>?]> = {
@@ -193,19 +272,32 @@ export async function runBackfill(options: {
   timeoutMs: number;
   /** Other processes whose CPU time to account (the node, the database server). */
   cpuPids?: Record<string, number>;
+  /**
+   * Ponder's RPC through the proxy with this profile (it lives as long as the returned Ponder, and
+   * runs in this process: its CPU is reported as `bench`); null or absent: anvil directly.
+   */
+  rpcProfile?: { name: string; settings: RpcProfile } | null;
   log: (message: string) => void;
 }): Promise<BackfillRun> {
   const { chain, database } = options;
+  const proxy = options.rpcProfile ? await startBenchProxy(chain.anvil.rpcUrl, options.rpcProfile.settings) : null;
   const env: Record<string, string> = {
     DEPLOYMENT_FILE: chain.deploymentFile,
-    RPC_URL: chain.anvil.rpcUrl,
+    RPC_URL: proxy?.url ?? chain.anvil.rpcUrl,
     ...(database.kind === "postgres" ? { DATABASE_URL: database.url } : { PGLITE_DIRECTORY: database.directory }),
     ...options.env,
   };
   const expected: Counts = { invoices: Object.keys(chain.ledger.invoices).length, activity: options.events };
   const others = Object.entries(options.cpuPids ?? {});
   const cpuBefore = Object.fromEntries(others.map(([name, pid]) => [name, cpuSeconds(pid)]));
-  const ponder = await startBenchPonder(env, { logFile: options.logFile, nodeArgs: options.nodeArgs });
+  const benchCpuBefore = process.cpuUsage();
+  let ponder: PonderProcess;
+  try {
+    ponder = await startBenchPonder(env, { logFile: options.logFile, nodeArgs: options.nodeArgs });
+  } catch (error) {
+    await proxy?.stop();
+    throw error;
+  }
   const rss = sampleRss(ponder.pid, 200);
   let ponderCpu = 0;
   const cpuTimer = setInterval(() => {
@@ -218,6 +310,7 @@ export async function runBackfill(options: {
     let counts: Counts | null = null;
     let doneAt = 0;
     let mismatchSince = 0;
+    let proxyStats: RpcProxyStats | null = null;
     for (;;) {
       if (ponder.exited()) throw new Error(`ponder exited during the backfill:\n${ponder.logs().slice(-4000)}`);
       if (Date.now() > deadline) throw new Error(`backfill not complete within ${options.timeoutMs / 1000} s`);
@@ -238,6 +331,8 @@ export async function runBackfill(options: {
           counts = await countRows(ponder);
           if (counts.invoices === expected.invoices && counts.activity === expected.activity) {
             doneAt = checkedAt;
+            // Ponder keeps polling the head afterwards: the requests of the backfill are those until now.
+            proxyStats = proxy ? structuredClone(proxy.stats) : null;
             break;
           }
           mismatchSince ||= Date.now();
@@ -255,6 +350,11 @@ export async function runBackfill(options: {
     clearInterval(cpuTimer);
     const cpu: Record<string, number> = { ponder: round(Math.max(ponderCpu, cpuSeconds(ponder.pid)), 1) };
     for (const [name, pid] of others) cpu[name] = round(cpuSeconds(pid) - cpuBefore[name], 1);
+    if (proxy) {
+      // This process: the proxy, and the benchmark's own polling.
+      const used = process.cpuUsage(benchCpuBefore);
+      cpu.bench = round((used.user + used.system) / 1e6, 1);
+    }
     cpu.wall = round(seconds, 1);
     const peakRssMb = rss.peakMb();
     const peakRssRootMb = rss.peakRootMb();
@@ -283,16 +383,35 @@ export async function runBackfill(options: {
       cpuSeconds: cpu,
       profile: profileFrom(samples, ponder.jsonLogs()),
       rssSeries: rss.series(),
+      rpc: rpcFigures({
+        samples,
+        events: options.events,
+        profileName: options.rpcProfile?.name ?? "none",
+        proxy: proxy && proxyStats ? { settings: proxy.profile, stats: proxyStats } : null,
+      }),
       env: Object.fromEntries(Object.entries(options.env).filter(([key]) => !/URL|DIRECTORY|DEPLOYMENT/.test(key))),
       nodeArgs: options.nodeArgs ?? [],
       logFile: options.logFile,
     };
     rss.stop();
-    return { result, ponder };
+    // The proxy stays until Ponder is stopped (the queries run against this Ponder).
+    const stop = async () => {
+      await ponder.stop();
+      await proxy?.stop();
+    };
+    return { result, ponder: { ...ponder, stop } };
   } catch (error) {
     clearInterval(cpuTimer);
     rss.stop();
     await ponder.stop();
+    await proxy?.stop();
     throw error;
   }
+}
+
+/** The RPC proxy of a backfill, registered for cleanup (stopped after Ponder, which is newer). */
+async function startBenchProxy(target: string, settings: RpcProfile): Promise<RpcProxy> {
+  const proxy = await startRpcProxy({ target, profile: settings });
+  const stop = track({ name: `rpc proxy ${proxy.url}`, stop: proxy.stop, kill: () => undefined });
+  return { ...proxy, stop };
 }

@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { ROOT } from "../scripts/lib/compile.js";
-import type { BackfillResult } from "./backfill.js";
+import type { BackfillResult, RpcFigures } from "./backfill.js";
 import type { CeilingResult } from "./ceiling.js";
 import type { QueryResult } from "./queries.js";
 import type { RealtimeResult } from "./realtime.js";
@@ -126,6 +126,50 @@ export function writeResults(results: Results): string {
   return file;
 }
 
+/** One line on a backfill's RPC requests, for the log: total, per 1,000 events, by method, refusals. */
+export function describeRpc(rpc: RpcFigures | undefined): string {
+  if (!rpc) return "RPC not counted";
+  const methods = Object.entries(rpc.byMethod)
+    .map(([method, n]) => `${method} ${fmt(n)}`)
+    .join(", ");
+  const refusals =
+    rpc.rateLimited === null
+      ? ""
+      : `; ${fmt(rpc.rateLimited)} × 429, ${fmt((rpc.rangeRefusals?.blocks ?? 0) + (rpc.rangeRefusals?.logs ?? 0))} eth_getLogs range refusals`;
+  return (
+    `RPC ${rpc.profile === "none" ? "to anvil directly" : `through the ${rpc.profile} proxy`}: ` +
+    `${fmt(rpc.total)} requests, ${fmt(rpc.per1000Events, 1)} per 1,000 events (${methods})${refusals}`
+  );
+}
+
+/** The Markdown table of the backfills' RPC requests, or nothing when no backfill counted them. */
+function rpcTable(results: Results): string[] {
+  const rows = (
+    [
+      ["PostgreSQL", results.backfill.postgres],
+      ["PGlite", results.backfill.pglite],
+      ["PostgreSQL, reindex", results.backfill.postgresReindex],
+    ] as const
+  ).filter(([, b]) => b?.rpc);
+  if (rows.length === 0) return [];
+  const lines = [
+    "| backfill | RPC | requests | per 1,000 events | by method | 429s | range refusals |",
+    "|---|---|---:|---:|---|---:|---:|",
+  ];
+  for (const [name, b] of rows) {
+    const rpc = b?.rpc as RpcFigures;
+    const methods = Object.entries(rpc.byMethod)
+      .map(([method, n]) => `${method} ${fmt(n)}`)
+      .join(", ");
+    const refusals = rpc.rangeRefusals === null ? "–" : fmt(rpc.rangeRefusals.blocks + rpc.rangeRefusals.logs);
+    lines.push(
+      `| ${name} | ${rpc.profile} | ${fmt(rpc.total)} | ${fmt(rpc.per1000Events, 1)} | ${methods} | ${rpc.rateLimited === null ? "–" : fmt(rpc.rateLimited)} | ${refusals} |`,
+    );
+  }
+  lines.push("");
+  return lines;
+}
+
 function backfillRow(name: string, b: BackfillResult | undefined): string {
   if (!b) return `| ${name} | – | – | – | – | – |`;
   return `| ${name} | ${fmt(b.seconds, 1)} | ${fmt(b.eventsPerSec)} | ${pct(b.ratioToCeiling)} | ${fmt(b.peakRssMb)} | ${fmt(b.dbMb)} |`;
@@ -166,6 +210,7 @@ export function latestSection(results: Results, resultsFile: string): string {
     lines.push(backfillRow("PostgreSQL, reindex (Ponder's RPC cache warm)", results.backfill.postgresReindex));
   }
   lines.push("");
+  lines.push(...rpcTable(results));
   const pg = results.backfill.postgres;
   if (pg) {
     const t = pg.profile.transformSeconds;

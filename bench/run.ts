@@ -6,8 +6,9 @@
  *   3. backfill  ponder start from an empty database until every event is indexed, PostgreSQL and PGlite
  *   4. queries   the README's queries under autocannon (10 s, concurrency 10 and 50) on the PostgreSQL data
  *   5. realtime  one-second blocks, 20 invoices/s, delay from a block to its invoices visible in GraphQL
- * Results: bench/results/<date>-<sha>[-quick].json and BENCHMARKS.md. Every child process is
- * stopped at the end, on failure and on Ctrl-C.
+ * With --rpc-profile, the backfills' RPC goes through a proxy that behaves like a hosted provider
+ * (docs/benchmarks-rpc.md). Results: bench/results/<date>-<sha>[-quick].json and BENCHMARKS.md.
+ * Every child process is stopped at the end, on failure and on Ctrl-C.
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -19,6 +20,7 @@ import { handledEvents, handledSelectors, indexedEventCount } from "../harness/h
 import { installStaleSocketRetry } from "../harness/http.js";
 import type { PonderProcess } from "../harness/ponder.js";
 import type { PostgresServer } from "../harness/postgres.js";
+import { RPC_PROFILE_NAMES, RPC_PROFILES, type RpcProfile, rpcProfile } from "../harness/rpc-proxy.js";
 import { ROOT } from "../scripts/lib/compile.js";
 import { memoryBudget } from "../scripts/lib/memory-budget.js";
 import { runBackfill } from "./backfill.js";
@@ -28,7 +30,7 @@ import { stopAll } from "./lib/cleanup.js";
 import { startBenchPostgres } from "./lib/postgres.js";
 import { type QueryResult, runQueries } from "./queries.js";
 import { type RealtimeResult, runRealtime } from "./realtime.js";
-import { evaluateTargets, type Results, updateBenchmarksFile, writeResults } from "./report.js";
+import { describeRpc, evaluateTargets, type Results, updateBenchmarksFile, writeResults } from "./report.js";
 
 const HELP = `usage: npm run bench -- [options]
 
@@ -36,12 +38,22 @@ const HELP = `usage: npm run bench -- [options]
                           minutes (CI)
   --invoices N            invoices of the chain (default 93000, ~1,010,000 events; --quick 2000)
   --seed S                simulator seed (default 1)
-  --blocks-per-day B      fast-mode blocks per simulated day (default 20: 600 blocks of ~1,700 events;
-                          --quick: the simulator's default, 120 blocks). The chain is generated once
-                          (~8 min for the full one) and cached in bench/cache/
+  --blocks-per-day B      fast-mode blocks per simulated day, over 30 simulated days (default 20: 600 blocks
+                          of ~1,700 events; --quick: the simulator's default, 120 blocks). The chain is
+                          generated once (~8 min for the full one) and cached in bench/cache/. A sparse
+                          chain: --invoices 9300 --blocks-per-day 110 (3,300 blocks of ~30 events, ~4 min
+                          to generate); not a million events sparse: anvil computes a state root per block
+                          (~33,000 blocks would take hours)
   --query-seconds S       autocannon duration per query and concurrency (default 10; --quick 2)
   --concurrency LIST      comma-separated connections (default 10,50)
   --realtime-seconds S    realtime measurement (default 40; --quick 15)
+  --rpc-profile NAME      the backfills' (and reindex's) RPC through a proxy (harness/rpc-proxy.ts): none
+                          (default, anvil directly), passthrough (counts requests, adds nothing), realistic
+                          (30 ms per request, 50 requests/s then HTTP 429 with Retry-After, eth_getLogs
+                          over at most 2,000 blocks and 10,000 logs). The benchmark's own reads, the ceiling
+                          and realtime go to anvil directly. docs/benchmarks-rpc.md
+  --rpc-limit NAME=VALUE  one value of the profile (repeatable): latencyMs, requestsPerSecond,
+                          getLogsMaxBlocks, getLogsMaxLogs; "none" lifts a limit
   --skip LIST             phases to skip: ceiling, postgres, reindex (PostgreSQL again with Ponder's RPC
                           cache warm), pglite, queries, realtime
   --pg-flag NAME=VALUE    extra PostgreSQL server setting (repeatable), e.g. shared_buffers=512MB
@@ -71,6 +83,8 @@ type Options = {
   skip: Set<string>;
   pgFlags: Record<string, string>;
   ponderEnv: Record<string, string>;
+  /** --rpc-profile and --rpc-limit: null for anvil directly. */
+  rpcProfile: { name: string; settings: RpcProfile } | null;
   /** --memory-budget: applied to the PostgreSQL runs only (start:prod is PostgreSQL-only). */
   memoryBudget: string | undefined;
   nodeArgs: string[];
@@ -98,6 +112,32 @@ function positiveInteger(flag: string, raw: string | undefined, fallback: number
   return value;
 }
 
+/** --rpc-profile NAME with --rpc-limit NAME=VALUE overrides; null for "none". */
+function parseRpcProfile(name: string | undefined, limits: Record<string, string>): Options["rpcProfile"] {
+  const keys = Object.keys(RPC_PROFILES.realistic) as (keyof RpcProfile)[];
+  if (name === undefined || name === "none") {
+    if (Object.keys(limits).length > 0) throw new Error("--rpc-limit needs an --rpc-profile");
+    return null;
+  }
+  if (!RPC_PROFILE_NAMES.includes(name as never)) {
+    throw new Error(`--rpc-profile ${name}: profiles are none, ${RPC_PROFILE_NAMES.join(", ")}`);
+  }
+  const overrides: Partial<Record<keyof RpcProfile, number | null>> = {};
+  for (const [key, raw] of Object.entries(limits)) {
+    if (!keys.includes(key as keyof RpcProfile)) throw new Error(`--rpc-limit ${key}: names are ${keys.join(", ")}`);
+    const value = raw === "none" && key !== "latencyMs" ? null : Number(raw);
+    if (value !== null && !Number.isFinite(value)) throw new Error(`--rpc-limit ${key}=${raw}: not a number`);
+    overrides[key as keyof RpcProfile] = value;
+  }
+  const changed = Object.entries(limits).map(([key, value]) => `${key}=${value}`);
+  try {
+    const settings = rpcProfile(name, overrides as Partial<RpcProfile>);
+    return { name: changed.length ? `${name} (${changed.join(", ")})` : name, settings };
+  } catch (error) {
+    throw new Error(`--rpc-limit: ${(error as Error).message}`);
+  }
+}
+
 function parseOptions(): Options | null {
   const { values } = parseArgs({
     options: {
@@ -112,6 +152,8 @@ function parseOptions(): Options | null {
       "pg-flag": { type: "string", multiple: true },
       "ponder-env": { type: "string", multiple: true },
       "ponder-node-arg": { type: "string", multiple: true },
+      "rpc-profile": { type: "string" },
+      "rpc-limit": { type: "string", multiple: true },
       "queries-file": { type: "string" },
       "memory-budget": { type: "string" },
       vacuum: { type: "boolean" },
@@ -150,6 +192,7 @@ function parseOptions(): Options | null {
     skip,
     pgFlags: pairs(values["pg-flag"], "pg-flag"),
     ponderEnv: pairs(values["ponder-env"], "ponder-env"),
+    rpcProfile: parseRpcProfile(values["rpc-profile"], pairs(values["rpc-limit"], "rpc-limit")),
     nodeArgs: values["ponder-node-arg"] ?? [],
     memoryBudget: values["memory-budget"],
     queriesFile: values["queries-file"],
@@ -295,6 +338,7 @@ function postgresBackfill(
     env: run.production.ponderEnv,
     nodeArgs: run.production.nodeArgs,
     cpuPids: { anvil: run.chain.anvil.process.pid as number, postgres: pg.pid() },
+    rpcProfile: run.options.rpcProfile,
     logFile: path.join(run.logDir, `${run.stamp}-${name}-postgres.log`),
     ceilingEventsPerSec: measured.ceiling?.eventsPerSec ?? null,
     timeoutMs: run.timeoutMs,
@@ -341,7 +385,7 @@ async function postgresPhase(run: Run, pg: PostgresServer, measured: Measured) {
   log(
     `backfill postgres: ${result.seconds} s, ${result.eventsPerSec} events/s` +
       `${result.ratioToCeiling !== null ? ` (${Math.round(result.ratioToCeiling * 100)} % of the ceiling)` : ""}, ` +
-      `peak RSS ${result.peakRssMb} MB, database ${result.dbMb} MB`,
+      `peak RSS ${result.peakRssMb} MB, database ${result.dbMb} MB; ${describeRpc(result.rpc)}`,
   );
   try {
     if (!run.options.skip.has("queries")) await queriesPhase(run, pg, ponder, measured);
@@ -363,7 +407,7 @@ async function reindexPhase(run: Run, pg: PostgresServer, measured: Measured) {
   measured.backfill.postgresReindex = reindex.result;
   log(
     `reindex postgres (RPC cache warm): ${reindex.result.seconds} s, ${reindex.result.eventsPerSec} events/s, ` +
-      `peak RSS ${reindex.result.peakRssMb} MB`,
+      `peak RSS ${reindex.result.peakRssMb} MB; ${describeRpc(reindex.result.rpc)}`,
   );
 }
 
@@ -378,6 +422,7 @@ async function pglitePhase(run: Run, measured: Measured) {
       env: run.options.ponderEnv,
       nodeArgs: run.options.nodeArgs,
       cpuPids: { anvil: run.chain.anvil.process.pid as number },
+      rpcProfile: run.options.rpcProfile,
       logFile: path.join(run.logDir, `${run.stamp}-backfill-pglite.log`),
       ceilingEventsPerSec: measured.ceiling?.eventsPerSec ?? null,
       timeoutMs: run.timeoutMs * 3,
@@ -387,7 +432,7 @@ async function pglitePhase(run: Run, measured: Measured) {
     measured.backfill.pglite = result;
     log(
       `backfill pglite: ${result.seconds} s, ${result.eventsPerSec} events/s, peak RSS ${result.peakRssMb} MB, ` +
-        `directory ${result.dbMb} MB`,
+        `directory ${result.dbMb} MB; ${describeRpc(result.rpc)}`,
     );
   } finally {
     rmSync(directory, { recursive: true, force: true });
@@ -472,6 +517,7 @@ function assembleResults(
       pgliteEnv: options.ponderEnv,
       pgliteNodeArgs: options.nodeArgs,
       pollingIntervalMs: Number(production.ponderEnv.POLLING_INTERVAL_MS ?? 200),
+      rpcProfile: options.rpcProfile ?? { name: "none", settings: null },
     },
     totalSeconds: Math.round((performance.now() - began) / 1_000),
   };

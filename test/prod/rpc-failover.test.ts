@@ -8,11 +8,11 @@
 import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PostgresCluster, postgresUnavailableReason, startPostgres } from "../../harness/postgres.js";
+import { type FaultProxy, startFaultProxy } from "../../harness/rpc-proxy.js";
 import { compareWithLedger, readTables } from "../helpers/compare.js";
 import { canonicalDump, diffDumps, dumpSize } from "../helpers/dump.js";
 import { type SimulatedChain, simulatedChain } from "../helpers/indexed-chain.js";
 import { type ProdProcess, startProd } from "../helpers/prod.js";
-import { type FaultProxy, startFaultProxy } from "../helpers/rpc-proxy.js";
 
 const skip = postgresUnavailableReason();
 const pg = createRequire(import.meta.url)("pg") as {

@@ -2,9 +2,9 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PonderProcess, startPonder } from "../../harness/ponder.js";
 import { freePort } from "../../harness/ports.js";
+import { type FaultProxy, startFaultProxy } from "../../harness/rpc-proxy.js";
 import { compareWithLedger, readTables } from "../helpers/compare.js";
 import { type SimulatedChain, simulatedChain } from "../helpers/indexed-chain.js";
-import { type FaultProxy, startFaultProxy } from "../helpers/rpc-proxy.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

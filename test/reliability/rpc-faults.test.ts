@@ -3,12 +3,12 @@ import type { Address } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mineToFinality } from "../../harness/chain.js";
 import { type PonderProcess, startPonder } from "../../harness/ponder.js";
+import { type FaultProxy, faultCount, startFaultProxy } from "../../harness/rpc-proxy.js";
 import { rpc } from "../../scripts/lib/anvil.js";
 import { ChaosTraffic } from "../helpers/chaos.js";
 import { checkInvariants, compareWithLedger, readTables } from "../helpers/compare.js";
 import { canonicalDump, diffDumps, dumpSize } from "../helpers/dump.js";
 import { type SimulatedChain, simulatedChain } from "../helpers/indexed-chain.js";
-import { type FaultProxy, faultCount, startFaultProxy } from "../helpers/rpc-proxy.js";
 
 describe("JSON-RPC faults between Ponder and anvil (a fault-injecting proxy)", () => {
   let chain: SimulatedChain;
