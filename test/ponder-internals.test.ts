@@ -1,6 +1,6 @@
 /**
  * Canary for src/api/ponder-internals.ts: what we use of Ponder that Ponder does not publish is
- * still where Ponder 0.16 keeps it. Against a real `ponder start` on anvil and PGlite, and against
+ * still where Ponder (0.16, 0.17) keeps it. Against a real `ponder start` on anvil and PGlite, and against
  * Ponder's own code in node_modules (its checkpoint encoder and finality table). After a Ponder
  * upgrade, a failure here names what moved; fix ponder-internals.ts, nothing else.
  */

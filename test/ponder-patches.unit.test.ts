@@ -10,7 +10,7 @@ import { ROOT } from "../scripts/lib/compile.js";
 
 const PATCHES = path.join(ROOT, "patches");
 
-/** `ponder+0.16.10.patch` -> { name: "ponder", version: "0.16.10" } (scoped names use `+` for `/`). */
+/** `ponder+0.17.7.patch` -> { name: "ponder", version: "0.17.7" } (scoped names use `+` for `/`). */
 function patchTarget(file: string) {
   const match = /^(.+)\+(\d+\.\d+\.\d+[^+]*)\.patch$/.exec(file);
   if (!match) throw new Error(`patches/${file}: not a patch-package file name`);

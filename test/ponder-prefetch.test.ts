@@ -1,5 +1,5 @@
 /**
- * patches/ponder+0.16.10.patch, part 2 (docs/ponder-patches.md): when Ponder's indexing cache is full
+ * patches/ponder+0.17.7.patch, part 2 (docs/ponder-patches.md): when Ponder's indexing cache is full
  * it loads the rows it predicts the next batch will read, and for a composite primary key it asked
  * with one `(chain_id = $ AND id = $)` per row, ORed: without table statistics (PGlite never
  * analyzes) PostgreSQL factors `chain_id` out and tests the whole OR on every row of the chain. The

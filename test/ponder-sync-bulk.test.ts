@@ -1,5 +1,5 @@
 /**
- * patches/ponder+0.16.10.patch writes Ponder's RPC cache (`ponder_sync.logs`, `blocks`,
+ * patches/ponder+0.17.7.patch writes Ponder's RPC cache (`ponder_sync.logs`, `blocks`,
  * `transactions`) as one json parameter per statement instead of drizzle's one parameter per value
  * (docs/ponder-patches.md). What must not change: every cached row equals what the RPC answered,
  * column by column, on PGlite and on PostgreSQL, in the backfill and in real time. The crash and

@@ -67,7 +67,7 @@ const globals = () => globalThis as unknown as PonderGlobals;
 
 /**
  * What is missing of the internals we rely on, one line each ("globalThis.PONDER_COMMON.metrics.registry
- * is missing"), or [] when everything is where Ponder 0.16 keeps it. Read inside a Ponder process.
+ * is missing"), or [] when everything is where Ponder 0.16 and 0.17 keep it. Read inside a Ponder process.
  */
 export function ponderInternalsProblems(db?: unknown): string[] {
   const g = globals();
@@ -351,7 +351,7 @@ let sqlParser: Promise<SqlParser> | undefined;
 /**
  * The syntax error in `text` as Ponder's SQL parser reports it (pg-query-emscripten, Ponder's
  * dependency, which node_modules/ponder/src/utils/sql-parse.ts loads the same way), or undefined
- * when it parses. Ponder 0.16 wraps the parser's error object in an Error, so /sql answers
+ * when it parses. Ponder 0.16 and 0.17 wrap the parser's error object in an Error, so /sql answers
  * "[object Object]": this recovers the message, with the character it points at.
  */
 export async function sqlSyntaxError(text: string): Promise<string | undefined> {
