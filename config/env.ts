@@ -236,6 +236,13 @@ export const ENV = {
     description:
       "request-rate limit of each chain's RPC, all attempts counted (a chain's own `requestsPerSecond` wins)",
   }),
+  PONDER_RPC_INITIAL_RPS: variable({
+    group: "chain",
+    kind: positiveNumber,
+    defaultText: "20 (Ponder's)",
+    description:
+      "the request rate Ponder starts each chain's RPC at (a patch to Ponder, docs/ponder-patches.md): set it to what the provider allows; Ponder still lowers it on each 429 and raises it slowly, up to 500",
+  }),
   POLLING_INTERVAL_MS: variable({
     group: "chain",
     kind: integer(10),

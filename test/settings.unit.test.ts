@@ -72,6 +72,10 @@ describe("indexer settings", () => {
     expect(settingsError({ DEPLOYMENT_FILE: deploymentFile, DATABASE_URL: "mysql://u:secret@db/x" })).toBe(
       'DATABASE_URL="mysql://u:***@db/x": expected a postgres:// or postgresql:// URL',
     );
+    // Read by the patched Ponder, checked here: a typo is an error, not Ponder's default in silence.
+    expect(settingsError({ DEPLOYMENT_FILE: deploymentFile, PONDER_RPC_INITIAL_RPS: "fast" })).toMatch(
+      /^PONDER_RPC_INITIAL_RPS="fast": expected a number > 0$/,
+    );
     const broken = path.join(dir, "broken.json");
     writeFileSync(broken, JSON.stringify({ ...deployment, contracts: { ...deployment.contracts, OpenToken: "nope" } }));
     expect(settingsError({ DEPLOYMENT_FILE: broken })).toMatch(/contracts\.OpenToken must be/);
