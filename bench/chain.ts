@@ -130,7 +130,9 @@ async function generate(options: ChainOptions, key: string): Promise<void> {
     genesisTimestamp: GENESIS_TIMESTAMP,
     dumpState: tmp.state,
     deploymentFile: tmp.deployment,
-    pruneHistory: true,
+    // Two states, not none: on Node 22 the simulator's first sends failed with "Insufficient funds"
+    // for the deployer, whose balance was read at a block anvil had already pruned (none kept).
+    pruneHistory: 2,
   });
   const { stop, stopWithGrace } = trackAnvil(devnet.anvil);
   // anvil keeps the state of every block in memory: on a shared machine, stop before the OOM killer does.

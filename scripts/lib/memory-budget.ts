@@ -1,10 +1,10 @@
 /**
  * The indexer's memory budget in production (`npm run start:prod`) and in the benchmark.
  *
- * Ponder 0.16 sizes its indexing cache at a fifth of V8's heap limit, and V8's default limit
- * follows the machine's memory: on a 24 GB machine a million-event backfill peaked at ~2.7 GB of
- * RSS. A heap limit of 352 MB with a 32 MiB cache kept it under 600 MB for ~10-15 % of backfill
- * speed (BENCHMARKS.md). INDEXER_MAX_HEAP_MB and PONDER_CACHE_BYTES override the two figures;
+ * Ponder sizes its indexing cache at a fifth of V8's heap limit, and V8's default limit follows
+ * the machine's memory: on a 24 GB machine a million-event backfill peaked at ~2.7 GB of RSS. A heap
+ * limit of 352 MB with a 32 MiB cache kept it under 600 MB for ~10-15 % of backfill speed on Ponder
+ * 0.16.10; on 0.17.7 the same budget peaks at 661 MB, and 288 MB runs out of heap (BENCHMARKS.md). INDEXER_MAX_HEAP_MB and PONDER_CACHE_BYTES override the two figures;
  * INDEXER_MAX_HEAP_MB=off leaves both to Node and Ponder.
  */
 import { ENV, readEnv } from "../../config/env.js";
