@@ -131,7 +131,8 @@ async function generate(options: ChainOptions, key: string): Promise<void> {
     dumpState: tmp.state,
     deploymentFile: tmp.deployment,
     // Two states, not none: on Node 22 the simulator's first sends failed with "Insufficient funds"
-    // for the deployer, whose balance was read at a block anvil had already pruned (none kept).
+    // for the deployer (every time; not on Node 20). Most likely a read at the block just mined, which
+    // anvil had already pruned and answers as empty; with two states kept the chain is generated.
     pruneHistory: 2,
   });
   const { stop, stopWithGrace } = trackAnvil(devnet.anvil);
