@@ -4,7 +4,7 @@
  * blocks and logs), inject faults (dropped connections, 429s, 500s, held requests, truncated or
  * non-JSON answers), and counts every JSON-RPC call it receives, by method.
  *
- * The profile's refusals are those Ponder 0.16 handles best (node_modules/ponder/dist/esm/rpc/index.js
+ * The profile's refusals are those Ponder (0.16.10 and 0.17.7 alike) handles best (node_modules/ponder/dist/esm/rpc/index.js
  * and sync-historical/index.js, and @ponder/utils' getLogsRetryHelper):
  * - over the rate limit, HTTP 429 with `Retry-After`: Ponder's RPC queue then marks the provider
  *   inactive for a moment, lowers its own request-rate limit by 5 % and retries with backoff (a
