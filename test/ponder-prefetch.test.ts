@@ -23,6 +23,23 @@ async function prefetchedRows(url: string): Promise<number> {
   return samples.filter((sample) => sample.labels.type === "prefetch").reduce((sum, sample) => sum + sample.value, 0);
 }
 
+/**
+ * Backfills `chain` into the database `database` names with the prefetching cache, then checks that
+ * Ponder prefetched and that the tables equal the ledger and keep the invariants.
+ */
+async function backfillPrefetching(chain: SimulatedChain, database: Record<string, string>): Promise<void> {
+  const ponder = await startPonder({ DEPLOYMENT_FILE: chain.deploymentFile, ...database, ...PREFETCHING });
+  try {
+    await ponder.waitForBlock(chain.head);
+    expect(await prefetchedRows(ponder.url), "Ponder prefetched rows").toBeGreaterThan(0);
+    const tables = await readTables(ponder.url);
+    expect(compareWithLedger(tables, chain.ledger)).toEqual([]);
+    expect(checkInvariants(tables)).toEqual([]);
+  } finally {
+    await ponder.stop();
+  }
+}
+
 const postgresUnavailable = postgresUnavailableReason();
 
 describe("Ponder's prefetch of composite keys as a semi-join (the prefetch patch)", () => {
@@ -37,21 +54,10 @@ describe("Ponder's prefetch of composite keys as a semi-join (the prefetch patch
 
   it("PGlite: a backfill that prefetches all along ends on the ledger", async () => {
     const chain = await simulated();
-    const ponder = await startPonder({
-      DEPLOYMENT_FILE: chain.deploymentFile,
+    await backfillPrefetching(chain, {
       DATABASE_URL: "",
       PGLITE_DIRECTORY: path.join(chain.workDir, "pglite-prefetch"),
-      ...PREFETCHING,
     });
-    try {
-      await ponder.waitForBlock(chain.head);
-      expect(await prefetchedRows(ponder.url), "Ponder prefetched rows").toBeGreaterThan(0);
-      const tables = await readTables(ponder.url);
-      expect(compareWithLedger(tables, chain.ledger)).toEqual([]);
-      expect(checkInvariants(tables)).toEqual([]);
-    } finally {
-      await ponder.stop();
-    }
   });
 
   it.skipIf(postgresUnavailable)(
@@ -61,20 +67,7 @@ describe("Ponder's prefetch of composite keys as a semi-join (the prefetch patch
       // pg_stat_statements shows the statements Ponder sent, whatever the driver did with them.
       postgres ??= await startPostgresCluster({ shared_preload_libraries: "pg_stat_statements" });
       postgres.query("CREATE EXTENSION pg_stat_statements");
-      const ponder = await startPonder({
-        DEPLOYMENT_FILE: chain.deploymentFile,
-        DATABASE_URL: postgres.url,
-        ...PREFETCHING,
-      });
-      try {
-        await ponder.waitForBlock(chain.head);
-        expect(await prefetchedRows(ponder.url), "Ponder prefetched rows").toBeGreaterThan(0);
-        const tables = await readTables(ponder.url);
-        expect(compareWithLedger(tables, chain.ledger)).toEqual([]);
-        expect(checkInvariants(tables)).toEqual([]);
-      } finally {
-        await ponder.stop();
-      }
+      await backfillPrefetching(chain, { DATABASE_URL: postgres.url });
       const selects = (where: string) =>
         Number(
           postgres?.query(
