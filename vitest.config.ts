@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import { LongestFirstSequencer } from "./harness/vitest-sequencer.js";
 
 /** Files named *.unit.test.ts start no anvil, Ponder or PostgreSQL: `npm run test:unit`, in seconds. */
 const UNIT = "test/**/*.unit.test.ts";
@@ -14,6 +15,8 @@ export default defineConfig({
     fileParallelism: true,
     maxWorkers: 2,
     minWorkers: 1,
+    // The longest files first, so that both workers end together (harness/vitest-sequencer.ts).
+    sequence: { sequencer: LongestFirstSequencer },
     projects: [
       {
         test: {

@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import { LongestFirstSequencer } from "./harness/vitest-sequencer.js";
 
 /** `npm run test:reliability`: faults injected into real anvil, Ponder and HTTP (see RELIABILITY.md). */
 export default defineConfig({
@@ -11,5 +12,7 @@ export default defineConfig({
     fileParallelism: true,
     maxWorkers: 2,
     minWorkers: 1,
+    // The longest files first, so that both workers end together (harness/vitest-sequencer.ts).
+    sequence: { sequencer: LongestFirstSequencer },
   },
 });

@@ -1,9 +1,11 @@
-/** The harness's own parts that every suite relies on: metrics parsing and the stale-socket retry. */
+/** The harness's own parts that every suite relies on: metrics parsing, the stale-socket retry and the order of the files. */
+import { existsSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { retryingStaleSocket } from "../harness/http.js";
 import { parseMetrics } from "../harness/metrics.js";
+import { LONGEST_FIRST, longestFirstRank } from "../harness/vitest-sequencer.js";
 
 describe("parseMetrics", () => {
   it("reads names, labels and values, with the format's escapes in label values", () => {
@@ -75,5 +77,18 @@ describe("retryingStaleSocket", () => {
     await expect(retrying(`${url}/admin`, { method: "POST", body: "{}" })).rejects.toMatchObject(closedSocket);
     // Each retry opened a socket of its own: a, c, d's retry, the GraphQL query's retry.
     expect(requestsOnSocket.size).toBe(4);
+  });
+});
+
+describe("LongestFirstSequencer's list", () => {
+  it("names test files that exist (a renamed file would silently start last again)", () => {
+    const missing = LONGEST_FIRST.filter((name) => !existsSync(`test/${name}.test.ts`));
+    expect(missing).toEqual([]);
+  });
+
+  it("ranks a listed file by its place in the list, and any other file after all of them", () => {
+    expect(longestFirstRank("test/reliability/crash-pglite.test.ts")).toBe(0);
+    expect(longestFirstRank(`${process.cwd()}/test/streams.test.ts`)).toBe(LONGEST_FIRST.indexOf("streams"));
+    expect(longestFirstRank("test/contracts.test.ts")).toBe(LONGEST_FIRST.length);
   });
 });
