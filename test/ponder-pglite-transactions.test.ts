@@ -4,8 +4,7 @@
  * and `UPDATE` of a batch committed on its own, before the checkpoint that closes the batch. A SIGKILL
  * in the middle of a batch then left its rows on disk with the previous checkpoint, and the restart
  * failed on `Primary key conflict` (RELIABILITY.md, bug 1). The patch makes them real transactions,
- * lets a statement issued from inside one join it (PGlite is one session) instead of waiting for it,
- * and takes the session at a transaction's first write, so that a batch's reads do not hold it.
+ * and lets a statement issued from inside one join it (PGlite is one session) instead of waiting for it.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -87,44 +86,6 @@ describe("Ponder's batches on PGlite are transactions (the PGlite transaction pa
       expect(written.length, "transactions that wrote event rows").toBeGreaterThan(2);
       // Unpatched, each table's COPY of a batch is a transaction of its own, so these ranges overlap.
       expect(overlapping(written)).toEqual([]);
-    } finally {
-      await pglite.close();
-    }
-  });
-
-  it("a transaction takes PGlite's session at its first write: until then other statements run", async () => {
-    const join = await joinOpenTransactions();
-    const pglite = join(new PGlite({ dataDir: path.join(scratch, "deferred") }));
-    try {
-      await pglite.exec("CREATE TABLE t (id int PRIMARY KEY)");
-      // Another caller's write, set up outside the transaction (the sync pipeline writing the RPC cache).
-      let startOutside = () => {};
-      const outside = new Promise<void>((resolve) => {
-        startOutside = resolve;
-      }).then(() => pglite.query("INSERT INTO t VALUES (1)"));
-      await pglite.transaction(async (tx) => {
-        // A batch's handlers only read until the flush: the other caller's write goes through meanwhile.
-        await tx.query("SELECT count(*) FROM t");
-        startOutside();
-        await Promise.race([
-          outside,
-          new Promise<never>((_, reject) =>
-            setTimeout(() => reject(new Error("a read-only start of a transaction held the session")), 30_000).unref(),
-          ),
-        ]);
-        const seen = await tx.query<{ n: number }>("SELECT count(*)::int AS n FROM t");
-        expect(seen.rows[0].n).toBe(1);
-        await tx.query("INSERT INTO t VALUES (2)");
-      });
-      expect((await pglite.query<{ n: number }>("SELECT count(*)::int AS n FROM t")).rows[0].n).toBe(2);
-      // A failing transaction leaves nothing of its writes.
-      await expect(
-        pglite.transaction(async (tx) => {
-          await tx.query("INSERT INTO t VALUES (3)");
-          throw new Error("handler failed");
-        }),
-      ).rejects.toThrow("handler failed");
-      expect((await pglite.query<{ n: number }>("SELECT count(*)::int AS n FROM t")).rows[0].n).toBe(2);
     } finally {
       await pglite.close();
     }
