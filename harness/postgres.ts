@@ -5,9 +5,36 @@
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { freePort } from "./ports.js";
+
+/** A connection of node-postgres, what the tests use of it. */
+export type PgClient = {
+  query: <T = Record<string, unknown>>(text: string, params?: unknown[]) => Promise<{ rows: T[] }>;
+  end: () => Promise<void>;
+};
+
+/**
+ * A connection of the test's own to `url`, connected (node-postgres is Ponder's dependency and has no
+ * types here, so it is loaded through createRequire with the small interface above). An error of the
+ * connection after it is open (the server stopped by the test) is the test's to see on its next query.
+ */
+export async function connectPostgres(url: string): Promise<PgClient> {
+  const pg = createRequire(import.meta.url)("pg") as {
+    Client: new (config: {
+      connectionString: string;
+    }) => PgClient & {
+      connect: () => Promise<void>;
+      on: (event: "error", listener: (error: Error) => void) => void;
+    };
+  };
+  const client = new pg.Client({ connectionString: url });
+  client.on("error", () => {});
+  await client.connect();
+  return client;
+}
 
 export type PostgresCluster = { url: string; stop: () => Promise<void> };
 

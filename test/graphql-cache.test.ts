@@ -4,11 +4,15 @@
  * than the block its X-Indexed-Block header claims, while new blocks arrive; identical requests that
  * miss together run their query once.
  */
-import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { scrape } from "../harness/metrics.js";
 import { type PonderProcess, startPonder } from "../harness/ponder.js";
-import { type PostgresCluster, postgresUnavailableReason, psql, startPostgres } from "../harness/postgres.js";
+import {
+  connectPostgres,
+  type PostgresCluster,
+  postgresUnavailableReason,
+  startPostgres,
+} from "../harness/postgres.js";
 import { waitFor } from "../harness/wait.js";
 import { rpc } from "../scripts/lib/anvil.js";
 import { type SlashChain, type SlashSent, startSlashChain } from "./helpers/bots.js";
@@ -36,6 +40,10 @@ async function ask(url: string): Promise<Answer> {
 }
 
 const unavailable = postgresUnavailableReason();
+
+/** Requests that waited for another's identical query (the cache's own counter). */
+const shared = (samples: Awaited<ReturnType<typeof scrape>>) =>
+  samples.find((sample) => sample.labels.outcome === "shared")?.value ?? 0;
 
 describe.skipIf(unavailable)("GraphQL answer cache on PostgreSQL", () => {
   let chain: SlashChain;
@@ -123,40 +131,45 @@ describe.skipIf(unavailable)("GraphQL answer cache on PostgreSQL", () => {
     // A new block empties the cache.
     await chain.slash(chain.protocol.accounts.provider);
     await ponder.waitForBlock(Number(BigInt(await rpc<string>(chain.protocol.rpcUrl, "eth_blockNumber"))));
-    // The slash table locked for 250 ms (Ponder's read connections wait up to 500 ms for a lock): the
-    // first request's query waits, so the 39 identical ones sent with it arrive while it is computed.
-    const locker = spawn(
-      "psql",
-      [
-        postgres.url,
-        "-c",
-        "BEGIN; LOCK TABLE openledger.slash IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(0.25); COMMIT;",
-      ],
-      { stdio: "ignore" },
-    );
-    const unlocked = new Promise((resolve) => locker.once("exit", resolve));
-    await waitFor(
-      async () =>
-        psql(
-          postgres.url,
-          "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'slash' AND l.mode = 'AccessExclusiveLock' AND l.granted",
-        ) === "1",
-      10_000,
-      "the lock on slash",
-    );
+    // The slash table locked by a connection of ours: the first request's query waits for the lock, and
+    // the 39 identical requests sent with it arrive while it is computed. Ponder's read connections give
+    // up on a lock after 500 ms (lock_timeout), so the lock is let go soon after that query waits on it.
     const query = `{ slashs(limit: 1000) { items { txHash invoice { invoiceId } } } }`;
     const sharedBefore = await scrape(ponder.url, "openledger_graphql_cache_lookups_total");
-    const answers = await Promise.all(
-      Array.from({ length: 40 }, async () => {
-        const response = await fetch(`${ponder.url}/graphql`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ query }),
-        });
-        return { cache: response.headers.get("x-cache"), text: await response.text() };
-      }),
-    );
-    await unlocked;
+    const locker = await connectPostgres(postgres.url);
+    let answers: { cache: string | null; text: string }[];
+    try {
+      await locker.query("BEGIN");
+      await locker.query("LOCK TABLE openledger.slash IN ACCESS EXCLUSIVE MODE");
+      const requests = Promise.all(
+        Array.from({ length: 40 }, async () => {
+          const response = await fetch(`${ponder.url}/graphql`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ query }),
+          });
+          return { cache: response.headers.get("x-cache"), text: await response.text() };
+        }),
+      );
+      await waitFor(
+        async () =>
+          (
+            await locker.query<{ n: number }>(
+              "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()",
+            )
+          ).rows[0].n > 0,
+        120_000,
+        "a query of Ponder's waiting for the lock on slash",
+        { intervalMs: 10 },
+      );
+      // Half of that lock timeout for the other requests, sent with the first, to join its query: a
+      // window bounded by Ponder's timeout rather than a wait for a signal (nothing shows them waiting).
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      await locker.query("COMMIT");
+      answers = await requests;
+    } finally {
+      await locker.end().catch(() => {});
+    }
     const outcomes = answers.map((answer) => answer.cache);
     expect(
       outcomes.filter((outcome) => outcome === "miss"),
@@ -165,8 +178,6 @@ describe.skipIf(unavailable)("GraphQL answer cache on PostgreSQL", () => {
     expect(outcomes.filter((outcome) => outcome === "shared").length, outcomes.join(",")).toBeGreaterThan(0);
     expect(new Set(answers.map((answer) => answer.text)).size).toBe(1);
     expect(JSON.parse(answers[0]!.text).data.slashs.items.length).toBeGreaterThan(0);
-    const shared = (samples: Awaited<ReturnType<typeof scrape>>) =>
-      samples.find((sample) => sample.labels.outcome === "shared")?.value ?? 0;
     const sharedAfter = await scrape(ponder.url, "openledger_graphql_cache_lookups_total");
     expect(shared(sharedAfter) - shared(sharedBefore)).toBe(outcomes.filter((outcome) => outcome === "shared").length);
   });

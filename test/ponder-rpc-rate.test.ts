@@ -2,8 +2,8 @@
  * patches/ponder+0.17.7.patch, part 3 (docs/ponder-patches.md): Ponder starts every RPC at 20
  * requests a second and climbs slowly, which paces a backfill that fetches one block per few events
  * (docs/benchmarks-rpc.md). PONDER_RPC_INITIAL_RPS sets the starting rate. Seen from the RPC (the
- * proxy counts the calls of every second): without it no second goes far past 20 calls; with it the
- * backfill's seconds do, and the index still equals the ledger.
+ * proxy counts the calls of every second): without it no three seconds go far past 60 calls; with it
+ * the backfill's do, and the index still equals the ledger.
  */
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,14 +12,30 @@ import { type RpcProxy, rpcProfile, startRpcProxy } from "../harness/rpc-proxy.j
 import { compareWithLedger, readTables } from "./helpers/compare.js";
 import { type SimulatedChain, simulatedChain } from "./helpers/indexed-chain.js";
 
-/**
- * Ponder counts its requests per second of its own clock and the proxy per second of its own: one
- * proxy second can straddle two of Ponder's, so Ponder's 20 shows as at most 40 there.
- */
-const DEFAULT_CEILING = 40;
+/** Seconds of the proxy's clock that `busiestWindow` sums. */
+const WINDOW_SECONDS = 3;
 
-/** Backfills `chain` through a fresh counting proxy; returns the most calls the RPC got in one second. */
-async function busiestSecond(chain: SimulatedChain, name: string, env: Record<string, string>): Promise<number> {
+/**
+ * The most calls Ponder's default pacing can put in WINDOW_SECONDS of the proxy's clock. It starts at 20
+ * a second and raises that by 5 % only after ten seconds near it (23 at most over this backfill; 25
+ * here). Ponder counts seconds on its own clock and the proxy on its own, and a test process stalled
+ * by a loaded machine takes calls in bunches, so a window can hold one second's more: (3 + 1) × 25.
+ * One second alone is no measure: under load one held 42 calls.
+ */
+const DEFAULT_CEILING = (WINDOW_SECONDS + 1) * 25;
+
+/** The most calls in WINDOW_SECONDS consecutive seconds of `perSecond`. */
+function busiestWindow(perSecond: number[]): number {
+  let busiest = 0;
+  for (let start = 0; start < perSecond.length; start++) {
+    const window = perSecond.slice(start, start + WINDOW_SECONDS).reduce((sum, calls) => sum + calls, 0);
+    busiest = Math.max(busiest, window);
+  }
+  return busiest;
+}
+
+/** Backfills `chain` through a fresh counting proxy; returns the most calls the RPC got in a window. */
+async function busiestCalls(chain: SimulatedChain, name: string, env: Record<string, string>): Promise<number> {
   let proxy: RpcProxy | undefined;
   let ponder: Awaited<ReturnType<typeof startPonder>> | undefined;
   try {
@@ -33,7 +49,7 @@ async function busiestSecond(chain: SimulatedChain, name: string, env: Record<st
     });
     await ponder.waitForBlock(chain.head);
     expect(compareWithLedger(await readTables(ponder.url), chain.ledger)).toEqual([]);
-    return Math.max(...proxy.stats.perSecond);
+    return busiestWindow(proxy.stats.perSecond);
   } finally {
     await ponder?.stop();
     await proxy?.stop();
@@ -50,14 +66,14 @@ describe("the rate each RPC starts at (PONDER_RPC_INITIAL_RPS, the rate patch)",
     await chain?.stop();
   });
 
-  it("without it, Ponder keeps to its 20 requests a second", async () => {
-    const busiest = await busiestSecond(chain, "pglite-default", {});
+  it("without it, Ponder keeps to about 20 requests a second", async () => {
+    const busiest = await busiestCalls(chain, "pglite-default", {});
     expect(busiest).toBeGreaterThan(0);
     expect(busiest).toBeLessThanOrEqual(DEFAULT_CEILING);
   });
 
   it("with PONDER_RPC_INITIAL_RPS=400, the backfill goes past it from the start", async () => {
-    const busiest = await busiestSecond(chain, "pglite-fast", { PONDER_RPC_INITIAL_RPS: "400" });
+    const busiest = await busiestCalls(chain, "pglite-fast", { PONDER_RPC_INITIAL_RPS: "400" });
     expect(busiest).toBeGreaterThan(DEFAULT_CEILING);
   });
 });

@@ -6,23 +6,14 @@
  * standby, as an operator's failover does.
  */
 import { chmodSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { type Address, createPublicClient, http } from "viem";
 import { StakeManagerAbi } from "../../abis/StakeManager.js";
 import type { SseMessage } from "../../examples/slash-bot.js";
 import { freePort } from "../../harness/ports.js";
-import { findPostgresBin, postgresCommandRunner } from "../../harness/postgres.js";
+import { connectPostgres, findPostgresBin, postgresCommandRunner } from "../../harness/postgres.js";
 import { SseClient } from "./bots.js";
-
-type PgClient = {
-  connect: () => Promise<void>;
-  query: <T>(text: string, params?: unknown[]) => Promise<{ rows: T[] }>;
-  end: () => Promise<void>;
-  on: (event: "error", listener: (error: Error) => void) => void;
-};
-const pg = createRequire(import.meta.url)("pg") as { Client: new (config: { connectionString: string }) => PgClient };
 
 /** Runs one statement on a fresh connection and returns its rows. */
 export async function sqlRows<T = Record<string, unknown>>(
@@ -30,9 +21,7 @@ export async function sqlRows<T = Record<string, unknown>>(
   text: string,
   params?: unknown[],
 ): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  client.on("error", () => {});
-  await client.connect();
+  const client = await connectPostgres(url);
   try {
     return (await client.query<T>(text, params)).rows;
   } finally {

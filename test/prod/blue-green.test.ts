@@ -12,11 +12,16 @@
  */
 import { spawn } from "node:child_process";
 import { createServer, type Server } from "node:http";
-import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PONDER_BIN } from "../../harness/ponder.js";
-import { type PostgresCluster, postgresUnavailableReason, startPostgres } from "../../harness/postgres.js";
+import {
+  connectPostgres,
+  type PgClient,
+  type PostgresCluster,
+  postgresUnavailableReason,
+  startPostgres,
+} from "../../harness/postgres.js";
 import { waitFor } from "../../harness/wait.js";
 import { ROOT } from "../../scripts/lib/compile.js";
 import { type SimulatedChain, simulatedChain } from "../helpers/indexed-chain.js";
@@ -26,13 +31,6 @@ const skip = postgresUnavailableReason();
 const INVOICES = 400;
 const VIEWS = "openledger";
 const QUERY = `{ invoices(limit: 5, orderBy: "invoiceId") { items { invoiceId amount status } totalCount } }`;
-
-type PgClient = {
-  connect: () => Promise<void>;
-  query: <T>(text: string) => Promise<{ rows: T[] }>;
-  end: () => Promise<void>;
-};
-const pg = createRequire(import.meta.url)("pg") as { Client: new (config: { connectionString: string }) => PgClient };
 
 type Tally = { reads: number; errors: number; messages: string[] };
 const tally = (): Tally => ({ reads: 0, errors: 0, messages: [] });
@@ -146,8 +144,7 @@ describe.skipIf(skip !== undefined)("blue/green redeploy under a read load", () 
     await replica.waitReady(chain.head, 120_000);
     proxy = await switchOverProxy(blue.url);
     const connect = async () => {
-      const client = new pg.Client({ connectionString: postgres.url });
-      await client.connect();
+      const client = await connectPostgres(postgres.url);
       clients.push(client);
       return client;
     };

@@ -5,9 +5,13 @@
  * before the backfill is complete. Indexing must complete through B, and the tables must equal
  * the simulator's ledger and a fault-free index of the same chain into another database.
  */
-import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type PostgresCluster, postgresUnavailableReason, startPostgres } from "../../harness/postgres.js";
+import {
+  connectPostgres,
+  type PostgresCluster,
+  postgresUnavailableReason,
+  startPostgres,
+} from "../../harness/postgres.js";
 import { type FaultProxy, startFaultProxy } from "../../harness/rpc-proxy.js";
 import { compareWithLedger, readTables } from "../helpers/compare.js";
 import { canonicalDump, diffDumps, dumpSize } from "../helpers/dump.js";
@@ -15,16 +19,6 @@ import { type SimulatedChain, simulatedChain } from "../helpers/indexed-chain.js
 import { type ProdProcess, startProd } from "../helpers/prod.js";
 
 const skip = postgresUnavailableReason();
-const pg = createRequire(import.meta.url)("pg") as {
-  Client: new (config: {
-    connectionString: string;
-  }) => {
-    connect: () => Promise<void>;
-    query: (text: string) => Promise<unknown>;
-    end: () => Promise<void>;
-  };
-};
-
 describe.skipIf(skip !== undefined)("one of two RPC URLs down mid-backfill", () => {
   let chain: SimulatedChain;
   let postgres: PostgresCluster;
@@ -88,8 +82,7 @@ describe.skipIf(skip !== undefined)("one of two RPC URLs down mid-backfill", () 
     const refusedByA = proxyA.stats.requests - forwardedByA;
 
     // The reference: the same chain indexed straight from anvil into a database of its own (no shared RPC cache).
-    const admin = new pg.Client({ connectionString: postgres.url });
-    await admin.connect();
+    const admin = await connectPostgres(postgres.url);
     await admin.query("CREATE DATABASE reference");
     await admin.end();
     const referenceUrl = new URL(postgres.url);
