@@ -18,18 +18,18 @@ import { type SimulatedChain, simulatedChain } from "./helpers/indexed-chain.js"
 /** Tables whose rows are only ever inserted: a row's xmin is the transaction of the batch that wrote it. */
 const INSERT_ONLY_TABLES = ["activity", "invoice_transfer", "stake_change", "payout", "claim", "slash"];
 
-type Batch = { xmin: string; first: number; last: number; rows: number };
+type Batch = { xmin: string; first: number; last: number };
 
 /** The rows of the insert-only tables grouped by the transaction that wrote them, in block order. */
 async function rowsByTransaction(pglite: PGlite, schema: string): Promise<Batch[]> {
   const union = INSERT_ONLY_TABLES.map(
     (table) => `SELECT xmin::text AS xmin, block_number FROM "${schema}"."${table}"`,
   ).join(" UNION ALL ");
-  const { rows } = await pglite.query<{ xmin: string; first: string; last: string; rows: number }>(
-    `SELECT xmin, min(block_number)::text AS first, max(block_number)::text AS last, count(*)::int AS rows
+  const { rows } = await pglite.query<{ xmin: string; first: string; last: string }>(
+    `SELECT xmin, min(block_number)::text AS first, max(block_number)::text AS last
      FROM (${union}) AS event_rows GROUP BY xmin ORDER BY min(block_number), max(block_number)`,
   );
-  return rows.map((row) => ({ xmin: row.xmin, first: Number(row.first), last: Number(row.last), rows: row.rows }));
+  return rows.map((row) => ({ xmin: row.xmin, first: Number(row.first), last: Number(row.last) }));
 }
 
 /** Pairs of transactions whose block ranges overlap: the rows of one batch written by several transactions. */
