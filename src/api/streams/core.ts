@@ -225,7 +225,8 @@ export type Frame = { kind: "event" | "retracted"; row: StreamRow; cursor: strin
 /**
  * One reader's position and memory. Rules, per row in chain order:
  * - a delivered row that is still unfinalized is remembered; when it disappears from the table it is
- *   retracted; when its block is finalized it is forgotten;
+ *   retracted, once the indexer is back at its block (`indexedPast`); when its block is finalized it
+ *   is forgotten;
  * - a matching row is delivered once `head - blockNumber >= confirmations`;
  * - a final row is delivered only past the cursor; an unfinalized one whenever it is not remembered
  *   (a reorg may insert rows below the cursor: they are delivered too).
@@ -289,6 +290,18 @@ export class StreamConsumer {
     return head - row.blockNumber >= BigInt(this.confirmations);
   }
 
+  /**
+   * The indexer has indexed the row's block again, so a row missing from the table is gone. A reorg
+   * leaves Ponder's checkpoint where it was until the next block, so its removals pass at once. A
+   * restart's crash recovery moves the checkpoint back to the finalized block and re-indexes the
+   * unfinalized ones through real time: until it is back at the row's block, a missing row is only
+   * not re-indexed yet, and retracting it would be followed by sending it again.
+   */
+  private indexedPast(row: StreamRow, update: Pick<SourceUpdate, "head" | "heads">) {
+    const head = update.heads?.get(chainIdOfCursor(row.id)) ?? update.head;
+    return head >= row.blockNumber;
+  }
+
   private deliver(row: StreamRow, finalized: string, frames: Frame[]) {
     if (row.id > this.cursor) this.cursor = row.id;
     if (row.id > finalized) this.sent.set(row.id, row);
@@ -321,7 +334,7 @@ export class StreamConsumer {
     const frames: Frame[] = [];
     for (const [id, row] of this.sent) {
       if (id <= update.finalized) this.sent.delete(id);
-      else if (!update.recentIds.has(id)) {
+      else if (!update.recentIds.has(id) && this.indexedPast(row, update)) {
         this.sent.delete(id);
         this.known?.delete(id);
         frames.push({ kind: "retracted", row, cursor: this.cursor });
