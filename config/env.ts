@@ -271,6 +271,13 @@ export const ENV = {
       "PostgreSQL, the production database (required by start:prod and serve); also the webhooks' own connection pool",
     redact: maskPassword,
   }),
+  PONDER_DATABASE_HEARTBEAT_TIMEOUT_MS: variable({
+    group: "database",
+    kind: integer(1_000),
+    defaultText: "25000 (Ponder's)",
+    description:
+      "how old the schema lock's heartbeat must be before a restart after a crash takes the schema over; the indexer beats every 2/5 of it (a patch to Ponder, docs/ponder-patches.md)",
+  }),
   PGLITE_DIRECTORY: variable({
     group: "database",
     kind: text("a directory path (relative to the project)"),

@@ -20,6 +20,17 @@ export const PONDER_BIN = path.join(ROOT, "node_modules/.bin/ponder");
 /** How long a start waits for /ready and a block by default (a backfill on a loaded machine). */
 export const INDEXER_TIMEOUT_MS = 600_000;
 
+/**
+ * What every Ponder the tests start runs with. Telemetry off. The schema lock's heartbeat at 5 s
+ * instead of Ponder's 25 s (Ponder patch 5, docs/ponder-patches.md): each restart after a SIGKILL or
+ * a stop waits until the dead process's heartbeat is that old, and the crash, failover and restart
+ * suites restart dozens of times.
+ */
+export const TEST_PONDER_ENV = {
+  PONDER_TELEMETRY_DISABLED: "true",
+  PONDER_DATABASE_HEARTBEAT_TIMEOUT_MS: "5000",
+} as const;
+
 /** One line of Ponder's `--log-format json` output. */
 export type PonderLog = { time: number; level: number; msg: string } & Record<string, unknown>;
 
@@ -157,7 +168,7 @@ export async function startPonder(
     cwd: ROOT,
     env: {
       ...process.env,
-      PONDER_TELEMETRY_DISABLED: "true",
+      ...TEST_PONDER_ENV,
       DATABASE_SCHEMA: PONDER_SCHEMA,
       ...env,
       // An empty PORT means port 0 to Ponder, and PORT overrides --port.

@@ -76,6 +76,9 @@ describe("indexer settings", () => {
     expect(settingsError({ DEPLOYMENT_FILE: deploymentFile, PONDER_RPC_INITIAL_RPS: "fast" })).toMatch(
       /^PONDER_RPC_INITIAL_RPS="fast": expected a number > 0$/,
     );
+    expect(settingsError({ DEPLOYMENT_FILE: deploymentFile, PONDER_DATABASE_HEARTBEAT_TIMEOUT_MS: "500" })).toBe(
+      'PONDER_DATABASE_HEARTBEAT_TIMEOUT_MS="500": expected an integer >= 1000',
+    );
     const broken = path.join(dir, "broken.json");
     writeFileSync(broken, JSON.stringify({ ...deployment, contracts: { ...deployment.contracts, OpenToken: "nope" } }));
     expect(settingsError({ DEPLOYMENT_FILE: broken })).toMatch(/contracts\.OpenToken must be/);

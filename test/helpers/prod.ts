@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import { type GraphQLAnswer, postGraphql } from "../../harness/http.js";
-import { waitForIndexer } from "../../harness/ponder.js";
+import { TEST_PONDER_ENV, waitForIndexer } from "../../harness/ponder.js";
 import { freePort } from "../../harness/ports.js";
 import { collectOutput, stopProcess } from "../../harness/process.js";
 import { ROOT } from "../../scripts/lib/compile.js";
@@ -35,7 +35,7 @@ export async function startProd(
   const port = await freePort();
   const child = spawn(TSX, [path.join("scripts", `${script}.ts`), "--log-format", "json", ...args], {
     cwd: ROOT,
-    env: { ...process.env, PONDER_TELEMETRY_DISABLED: "true", ...env, PORT: String(port) },
+    env: { ...process.env, ...TEST_PONDER_ENV, ...env, PORT: String(port) },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });

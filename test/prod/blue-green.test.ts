@@ -14,7 +14,7 @@ import { spawn } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PONDER_BIN } from "../../harness/ponder.js";
+import { PONDER_BIN, TEST_PONDER_ENV } from "../../harness/ponder.js";
 import {
   connectPostgres,
   type PgClient,
@@ -47,7 +47,7 @@ function runPonderCommand(
   return new Promise((resolve) => {
     const child = spawn(PONDER_BIN, args, {
       cwd: ROOT,
-      env: { ...process.env, PONDER_TELEMETRY_DISABLED: "true", ...env },
+      env: { ...process.env, ...TEST_PONDER_ENV, ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";
@@ -249,14 +249,22 @@ describe.skipIf(skip !== undefined)("blue/green redeploy under a read load", () 
     const blueCode = blue.process.exitCode;
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     // Ponder's `db prune` drops the stopped deployment's schema; the views (v2's, running) stay.
-    // Ponder 0.16 leaves is_locked = 1 after a SIGTERM (observed here), so prune takes a deployment
-    // for stopped only once its heartbeat is 25 s old.
+    // Ponder leaves is_locked = 1 after a SIGTERM (observed on 0.16), so prune takes a deployment for
+    // stopped only once its heartbeat is PONDER_DATABASE_HEARTBEAT_TIMEOUT_MS old (Ponder patch 5).
     const [{ heartbeat }] = (
       await observer.query<{ heartbeat: string }>(
         `SELECT value->>'heartbeat_at' AS heartbeat FROM ol_blue._ponder_meta`,
       )
     ).rows;
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Number(heartbeat) + 26_000 - Date.now())));
+    await new Promise((resolve) =>
+      setTimeout(
+        resolve,
+        Math.max(
+          0,
+          Number(heartbeat) + Number(TEST_PONDER_ENV.PONDER_DATABASE_HEARTBEAT_TIMEOUT_MS) + 1_000 - Date.now(),
+        ),
+      ),
+    );
     const pruned = await runPonderCommand(["db", "prune"], env);
     expect(pruned.code, pruned.output).toBe(0);
     const [{ n: blueTables }] = (

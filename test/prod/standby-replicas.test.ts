@@ -102,8 +102,8 @@ describe.skipIf(skip !== undefined)("API replicas on PostgreSQL hot standbys", (
             ? { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: meta }) }
             : undefined;
         const answer = await headersOf(`${proc.url}${path}`, init);
-        // The late standby replays the indexer's heartbeat (a commit every 10 s) 3 s late: over its
-        // 1 s bound for a moment every 10 s, its /ready may say 503 even while no block comes.
+        // The late standby replays the indexer's heartbeat (a commit every 2 s with TEST_PONDER_ENV) 3 s
+        // late: over its 1 s bound, its /ready may say 503 even while no block comes.
         if (!(proc === late && path === "/ready")) expect(answer.status, `${proc.url}${path}`).toBe(200);
         expect(answer.block, `${proc.url}${path}`).toBe(`31337=${chain.head}`);
         // Only a standby says how far behind it replays.
