@@ -2,6 +2,7 @@
  * The mirror's vocabulary: the state it keeps of each contract, what a transaction's effect is,
  * and the constants of the contracts' arithmetic. Shared by the layers of `ProtocolMirror`.
  */
+import type { ServiceRecordArgs } from "../calls.js";
 import type { ExpectedLog } from "../events.js";
 import type { Hex, InvoiceStatus, LedgerDatasetUse } from "../ledger.js";
 
@@ -155,17 +156,8 @@ export type ProtocolDailyState = {
   unattributed: bigint;
 };
 
-export type IssueArgs = {
-  caller: Hex;
-  modelId: Hex;
-  agentId: Hex;
-  inputTokens: number;
-  outputTokens: number;
-  latencyMs: number;
-  feeMultiplierBps: number;
-  dueAt: number;
-  modelVersion: Hex;
-  trainingLogHash: Hex;
+/** What `issue` takes: the service record, its revenue shares and its dataset uses. */
+export type IssueArgs = ServiceRecordArgs & {
   shares: { contributor: Hex; role: 1 | 2 | 3; shareBps: number }[];
   datasets: LedgerDatasetUse[];
 };
