@@ -3,11 +3,16 @@ import { LongestFirstSequencer } from "./harness/vitest-sequencer.js";
 
 /** Files named *.unit.test.ts start no anvil, Ponder or PostgreSQL: `npm run test:unit`, in seconds. */
 const UNIT = "test/**/*.unit.test.ts";
+/** Suites against real processes: anvil, Ponder, PostgreSQL, Chromium, each started by the file itself. */
+const SYSTEM_SETUP = ["harness/vitest-setup.ts"];
 
 /**
- * `npm test`: both projects. `npm run test:unit`: the pure tests alone; `npm run test:integration`:
- * the suites against real anvil, Ponder and PostgreSQL. The fault-injection and production suites
- * run apart: npm run test:reliability, npm run test:prod.
+ * One project per tier (docs/testing.md):
+ * - `npm test`: unit and integration; `npm run test:unit`: the pure tests alone;
+ * - `npm run test:reliability`: faults injected into real anvil, Ponder and HTTP (RELIABILITY.md);
+ * - `npm run test:prod`: production setups on real PostgreSQL (docs/production.md);
+ * - `npm run test:system`: those two in one run, three files at a time (what CI runs).
+ * A file path alone (`npx vitest run test/reliability/reorg.test.ts`) finds its project.
  */
 export default defineConfig({
   test: {
@@ -15,7 +20,7 @@ export default defineConfig({
     fileParallelism: true,
     maxWorkers: 2,
     minWorkers: 1,
-    // The longest files first, so that both workers end together (harness/vitest-sequencer.ts).
+    // The longest files first, so that the workers end together (harness/vitest-sequencer.ts).
     sequence: { sequencer: LongestFirstSequencer },
     projects: [
       {
@@ -30,11 +35,29 @@ export default defineConfig({
           name: "integration",
           include: ["test/**/*.test.ts"],
           exclude: ["**/node_modules/**", UNIT, "test/reliability/**", "test/prod/**"],
-          setupFiles: ["harness/vitest-setup.ts"],
+          setupFiles: SYSTEM_SETUP,
           // Deadlines with room for a loaded CI machine (docs/testing.md, "Testing under load"): a passing test
           // takes no longer for them, a hanging one fails later.
           testTimeout: 600_000,
           hookTimeout: 900_000,
+        },
+      },
+      {
+        test: {
+          name: "reliability",
+          include: ["test/reliability/**/*.test.ts"],
+          setupFiles: SYSTEM_SETUP,
+          testTimeout: 600_000,
+          hookTimeout: 300_000,
+        },
+      },
+      {
+        test: {
+          name: "prod",
+          include: ["test/prod/**/*.test.ts"],
+          setupFiles: SYSTEM_SETUP,
+          testTimeout: 600_000,
+          hookTimeout: 600_000,
         },
       },
     ],

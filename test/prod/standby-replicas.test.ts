@@ -56,7 +56,13 @@ describe.skipIf(skip !== undefined)("API replicas on PostgreSQL hot standbys", (
     cluster = await startReplicatedCluster({ standbys: 2, applyDelay: { standby2: `${APPLY_DELAY_S}s` } });
     receiver = await startWebhookReceiver();
     const env = { DEPLOYMENT_FILE: chain.deploymentFile, WEBHOOK_ADMIN_TOKEN: TOKEN, GIT_SHA: "5ba1dbe0" };
-    indexer = await startProd("start-prod", { ...env, DATABASE_URL: cluster.primary.url });
+    // Ponder's own heartbeat (a commit every 10 s), not the tests' 2 s: nothing here restarts, and with
+    // a commit every 2 s the late standby, 3 s behind, would never be within its 1 s bound.
+    indexer = await startProd("start-prod", {
+      ...env,
+      DATABASE_URL: cluster.primary.url,
+      PONDER_DATABASE_HEARTBEAT_TIMEOUT_MS: "25000",
+    });
     await indexer.waitReady(chain.head);
     await Promise.all(cluster.standbys.map((standby) => cluster.waitForReplay(standby)));
     near = await startProd("serve", {
@@ -102,8 +108,8 @@ describe.skipIf(skip !== undefined)("API replicas on PostgreSQL hot standbys", (
             ? { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: meta }) }
             : undefined;
         const answer = await headersOf(`${proc.url}${path}`, init);
-        // The late standby replays the indexer's heartbeat (a commit every 2 s with TEST_PONDER_ENV) 3 s
-        // late: over its 1 s bound, its /ready may say 503 even while no block comes.
+        // The late standby replays the indexer's heartbeat (a commit every 10 s) 3 s late: over its
+        // 1 s bound for a moment every 10 s, its /ready may say 503 even while no block comes.
         if (!(proc === late && path === "/ready")) expect(answer.status, `${proc.url}${path}`).toBe(200);
         expect(answer.block, `${proc.url}${path}`).toBe(`31337=${chain.head}`);
         // Only a standby says how far behind it replays.
