@@ -3,8 +3,8 @@ import { LongestFirstSequencer } from "./harness/vitest-sequencer.js";
 
 /** Files named *.unit.test.ts start no anvil, Ponder or PostgreSQL: `npm run test:unit`, in seconds. */
 const UNIT = "test/**/*.unit.test.ts";
-/** Suites against real processes: anvil, Ponder, PostgreSQL, Chromium, each started by the file itself. */
-const SYSTEM_SETUP = ["harness/vitest-setup.ts"];
+/** The setup of every project whose files start real processes (anvil, Ponder, PostgreSQL, Chromium). */
+const PROCESS_SUITE_SETUP = ["harness/vitest-setup.ts"];
 
 /**
  * One project per tier (docs/testing.md):
@@ -35,7 +35,7 @@ export default defineConfig({
           name: "integration",
           include: ["test/**/*.test.ts"],
           exclude: ["**/node_modules/**", UNIT, "test/reliability/**", "test/prod/**"],
-          setupFiles: SYSTEM_SETUP,
+          setupFiles: PROCESS_SUITE_SETUP,
           // Deadlines with room for a loaded CI machine (docs/testing.md, "Testing under load"): a passing test
           // takes no longer for them, a hanging one fails later.
           testTimeout: 600_000,
@@ -46,7 +46,7 @@ export default defineConfig({
         test: {
           name: "reliability",
           include: ["test/reliability/**/*.test.ts"],
-          setupFiles: SYSTEM_SETUP,
+          setupFiles: PROCESS_SUITE_SETUP,
           testTimeout: 600_000,
           hookTimeout: 300_000,
         },
@@ -55,7 +55,7 @@ export default defineConfig({
         test: {
           name: "prod",
           include: ["test/prod/**/*.test.ts"],
-          setupFiles: SYSTEM_SETUP,
+          setupFiles: PROCESS_SUITE_SETUP,
           testTimeout: 600_000,
           hookTimeout: 600_000,
         },

@@ -120,8 +120,8 @@ export function loadIndexerSettings(env: NodeJS.ProcessEnv = process.env, cwd = 
   const pollingOverride = readEnv("POLLING_INTERVAL_MS", env);
   const ethGetLogsBlockRange = readEnv("ETH_GET_LOGS_BLOCK_RANGE", env);
   const defaultRequestsPerSecond = readEnv("RPC_REQUESTS_PER_SECOND", env);
-  // Read by the patched Ponder itself (its RPC's starting rate, its lock's heartbeat): checked here so that a bad value
-  // is a clear error at start-up, not Ponder's default taken in silence.
+  // Read by the patched Ponder itself (its RPC's starting rate, its lock's heartbeat): checked here so
+  // that a bad value is a clear error at start-up, not Ponder's default taken in silence.
   readEnv("PONDER_RPC_INITIAL_RPS", env);
   readEnv("PONDER_DATABASE_HEARTBEAT_TIMEOUT_MS", env);
   const merged = multiChain

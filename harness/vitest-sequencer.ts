@@ -4,7 +4,8 @@
  * The workers (two; three for `npm run test:system`) share the files. Without timings of its own (a
  * fresh clone, CI), Vitest starts the largest files first, and the crash files are two-line wrappers
  * around test/helpers/crash-suite.ts: `crash-pglite` (then about 220 s) started last and ran alone for
- * its last three minutes while the other worker had nothing left. Starting the longest files first lets the workers end together.
+ * its last three minutes while the other worker had nothing left. Starting the longest files first lets
+ * the workers end together.
  */
 import path from "node:path";
 import { BaseSequencer, type TestSpecification } from "vitest/node";

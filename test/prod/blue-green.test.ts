@@ -256,15 +256,8 @@ describe.skipIf(skip !== undefined)("blue/green redeploy under a read load", () 
         `SELECT value->>'heartbeat_at' AS heartbeat FROM ol_blue._ponder_meta`,
       )
     ).rows;
-    await new Promise((resolve) =>
-      setTimeout(
-        resolve,
-        Math.max(
-          0,
-          Number(heartbeat) + Number(TEST_PONDER_ENV.PONDER_DATABASE_HEARTBEAT_TIMEOUT_MS) + 1_000 - Date.now(),
-        ),
-      ),
-    );
+    const expiresAt = Number(heartbeat) + Number(TEST_PONDER_ENV.PONDER_DATABASE_HEARTBEAT_TIMEOUT_MS);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, expiresAt + 1_000 - Date.now())));
     const pruned = await runPonderCommand(["db", "prune"], env);
     expect(pruned.code, pruned.output).toBe(0);
     const [{ n: blueTables }] = (

@@ -219,6 +219,11 @@ export class StreamSource {
   }
 }
 
+/** The newest indexed block of the row's own chain (several chains have heads of their own). */
+function indexedHeadOf(row: StreamRow, update: Pick<SourceUpdate, "head" | "heads">): bigint {
+  return update.heads?.get(chainIdOfCursor(row.id)) ?? update.head;
+}
+
 /** What a consumer sends: an event, or the retraction of one it sent and a reorg removed. */
 export type Frame = { kind: "event" | "retracted"; row: StreamRow; cursor: string };
 
@@ -286,8 +291,7 @@ export class StreamConsumer {
   /** Deep enough on its own chain: several chains have heads of their own. */
   private deep(row: StreamRow, update: Pick<SourceUpdate, "head" | "heads">) {
     if (this.confirmations === 0) return true;
-    const head = update.heads?.get(chainIdOfCursor(row.id)) ?? update.head;
-    return head - row.blockNumber >= BigInt(this.confirmations);
+    return indexedHeadOf(row, update) - row.blockNumber >= BigInt(this.confirmations);
   }
 
   /**
@@ -298,8 +302,7 @@ export class StreamConsumer {
    * not re-indexed yet, and retracting it would be followed by sending it again.
    */
   private indexedPast(row: StreamRow, update: Pick<SourceUpdate, "head" | "heads">) {
-    const head = update.heads?.get(chainIdOfCursor(row.id)) ?? update.head;
-    return head >= row.blockNumber;
+    return indexedHeadOf(row, update) >= row.blockNumber;
   }
 
   private deliver(row: StreamRow, finalized: string, frames: Frame[]) {
